@@ -1,0 +1,289 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The ``nsfleet`` command: what the modules call, and the runbook tool on a host.
+
+Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
+the parameter); for ``run`` and ``exec``, the command's own exit code.
+Machine-readable output is JSON on stdout; errors go to stderr.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import sys
+
+from . import __version__
+from .arguments import Command, Option, UsageError
+from .spec import SpecError
+
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def _print_json(document):
+    import json
+    json.dump(document, sys.stdout, indent=2, sort_keys=True)
+    sys.stdout.write("\n")
+
+
+def _read_spec(source):
+    import json
+    try:
+        text = sys.stdin.read() if source == "-" else open(source).read()
+    except OSError as error:
+        raise SpecError("--spec", "cannot read %s: %s" % (source, error.strerror))
+    try:
+        return json.loads(text)
+    except ValueError as error:
+        raise SpecError("--spec", "not valid JSON: %s" % error)
+
+
+def _parse_mount(text):
+    """'SRC:DEST[:ro]' for a bind mount, 'tmpfs:DEST[:OPTIONS]' for a tmpfs."""
+    parts = text.split(":")
+    if len(parts) < 2:
+        raise SpecError("--mount", "%r: use SRC:DEST[:ro] or tmpfs:DEST[:OPTIONS]" % text)
+    if parts[0] == "tmpfs":
+        return {"type": "tmpfs", "dest": parts[1], "options": ":".join(parts[2:])}
+    return {"type": "bind", "src": parts[0], "dest": parts[1], "readonly": parts[2:] == ["ro"]}
+
+
+def _parse_env(items):
+    env = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            value = os.environ.get(key, "")
+        env[key] = value
+    return env
+
+
+def _parse_number(param, text):
+    try:
+        return float(text)
+    except ValueError:
+        raise SpecError(param, "must be a number of seconds, got %r" % text)
+
+
+def spec_from_run_args(args):
+    raw = {"name": args["name"] or "run-%d" % os.getpid(), "command": args["remainder"],
+           "init": not args["no_init"], "restart_policy": args["restart"], "stop_signal": args["stop_signal"],
+           "stop_timeout": _parse_number("--stop-timeout", args["stop_timeout"])}
+    for key in ("hostname", "rootfs", "cwd", "user"):
+        if args[key]:
+            raw[key] = args[key]
+    if args["env"]:
+        raw["env"] = _parse_env(args["env"])
+    if args["mount"]:
+        raw["mounts"] = [_parse_mount(text) for text in args["mount"]]
+    namespaces = dict(item.partition("=")[::2] for item in args["ns"])
+    if namespaces:
+        raw["namespaces"] = namespaces
+    return raw
+
+
+def _workloads(store):
+    from .operations import Workloads
+    return Workloads(store)
+
+
+def cmd_run(store, args):
+    from .operations import join_fds, validate
+    from .supervisor import NullRecorder, StateRecorder, Supervisor
+
+    if not args["remainder"]:
+        raise SpecError("command", "give the command after --")
+    raw = spec_from_run_args(args)
+    workloads = _workloads(store)
+    if args["detach"]:
+        if args["rm"]:
+            raise SpecError("--rm", "cannot be combined with --detach")
+        workloads.create(raw)
+        _print_json(workloads.start(raw["name"])[0])
+        return 0
+    # One-shot without a name keeps no state, like unshare; a named run is visible to ls.
+    keep_state = bool(args["name"])
+    spec = validate(store, raw)
+    if keep_state:
+        workloads.create(raw)
+        recorder = StateRecorder(store, spec["name"])
+    else:
+        recorder = NullRecorder()
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: join_fds(store, wanted), detached=False)
+    failures = []
+    code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    if failures and failures[0]:
+        sys.stderr.write("nsfleet: %s\n" % failures[0])
+    if keep_state and args["rm"]:
+        workloads.remove(spec["name"], force=True)
+    return 127 if code is None else code
+
+
+def cmd_create(store, args):
+    workload, changed = _workloads(store).create(_read_spec(args["spec"]), replace=args["replace"])
+    _print_json(dict(workload, changed=changed))
+    return 0
+
+
+def cmd_validate(store, args):
+    from .operations import validate
+    from .spec import spec_hash
+
+    spec = validate(store, _read_spec(args["spec"]))
+    _print_json({"spec": spec, "spec_hash": spec_hash(spec)})
+    return 0
+
+
+def _print_changed(result):
+    workload, changed = result
+    _print_json(dict(workload, changed=changed))
+    return 0
+
+
+def cmd_start(store, args):
+    return _print_changed(_workloads(store).start(args["name"]))
+
+
+def cmd_stop(store, args):
+    return _print_changed(_workloads(store).stop(args["name"], force=args["force"]))
+
+
+def cmd_restart(store, args):
+    return _print_changed(_workloads(store).restart(args["name"]))
+
+
+def cmd_rm(store, args):
+    workloads = _workloads(store)
+    changed = False
+    for name in args["names"]:
+        changed = workloads.remove(name, force=args["force"]) or changed
+    _print_json({"changed": changed})
+    return 0
+
+
+def cmd_ls(store, args):
+    found = _workloads(store).list()
+    if args["json"]:
+        _print_json(found)
+        return 0
+    print("%-24s %-9s %9s %5s %8s" % ("NAME", "STATUS", "INIT_PID", "EXIT", "RESTARTS"))
+    for workload in found:
+        print("%-24s %-9s %9s %5s %8s" % (
+            workload["name"], workload["status"], workload["init_host_pid"] or "-",
+            "-" if workload["exit_code"] is None else workload["exit_code"], workload["restart_count"]))
+    return 0
+
+
+def cmd_inspect(store, args):
+    _print_json(_workloads(store).inspect(args["name"]))
+    return 0
+
+
+def cmd_ps(store, args):
+    processes = _workloads(store).inspect(args["name"])["processes"]
+    if args["json"]:
+        _print_json(processes)
+        return 0
+    print("%8s %7s %7s %5s  %s" % ("HOST_PID", "NS_PID", "PPID", "STATE", "COMM"))
+    for process in processes:
+        print("%8d %7d %7d %5s  %s" % (process["host_pid"], process["ns_pid"], process["ppid"],
+                                        process["state"], process["comm"]))
+    return 0
+
+
+def cmd_exec(store, args):
+    if not args["remainder"]:
+        raise SpecError("command", "give the command after --")
+    return _workloads(store).exec_in(args["name"], args["remainder"])
+
+
+_JSON = Option(("--json",), "json", "flag", help_text="print JSON")
+_FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
+_SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
+COMMANDS = (
+    (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
+        Option(("--name",), "name", metavar="NAME", help_text="workload name; unnamed --rm runs keep no state"),
+        Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
+        Option(("--detach", "-d"), "detach", "flag", help_text="start under a supervisor and return"),
+        Option(("--hostname",), "hostname", metavar="NAME", help_text="in a private UTS namespace"),
+        Option(("--rootfs",), "rootfs", metavar="DIR", help_text="pivot_root into DIR"),
+        Option(("--cwd",), "cwd", metavar="DIR"),
+        Option(("--user", "-u"), "user", metavar="USER", help_text="name, uid or uid:gid"),
+        Option(("--env", "-e"), "env", "append", metavar="KEY[=VALUE]"),
+        Option(("--mount", "-v"), "mount", "append", metavar="SRC:DEST[:ro]", help_text="or tmpfs:DEST[:OPTS]"),
+        Option(("--ns",), "ns", "append", metavar="TYPE=VALUE",
+               help_text="pid|mount|uts|ipc|net|cgroup = private|host|workload:NAME|path:FILE"),
+        Option(("--no-init",), "no_init", "flag", help_text="make the command itself PID 1"),
+        Option(("--restart",), "restart", default="no", metavar="POLICY", choices=("no", "on-failure", "always")),
+        Option(("--stop-signal",), "stop_signal", default="SIGTERM", metavar="SIGNAL"),
+        Option(("--stop-timeout",), "stop_timeout", default="10", metavar="SECONDS"),
+    ), remainder="CMD [ARG...]"), cmd_run),
+    (Command("create", "Record a workload from a JSON spec; print the workload as JSON.", (
+        _SPEC, Option(("--replace",), "replace", "flag", help_text="recreate when the spec changed"))), cmd_create),
+    (Command("validate", "Check a JSON spec; print it normalised with its hash.", (_SPEC,)), cmd_validate),
+    (Command("start", "Start a workload under a supervisor.", (), ("name",)), cmd_start),
+    (Command("stop", "Send stop_signal, then SIGKILL after stop_timeout.", (_FORCE,), ("name",)), cmd_stop),
+    (Command("restart", "Stop, then start.", (), ("name",)), cmd_restart),
+    (Command("rm", "Stop and remove workloads: state, spec and log.", (_FORCE,), ("names*",)), cmd_rm),
+    (Command("ls", "List workloads and their status.", (_JSON,)), cmd_ls),
+    (Command("inspect", "Print the workload object as JSON.", (), ("name",)), cmd_inspect),
+    (Command("ps", "Print a workload's PID mapping: host PID, PID inside, parent, command.", (_JSON,), ("name",)),
+     cmd_ps),
+    (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
+             remainder="CMD [ARG...]"), cmd_exec),
+)
+
+
+def usage():
+    lines = ["usage: nsfleet [--state-dir DIR] COMMAND [OPTIONS]", "",
+             "Run and manage PID- and mount-namespaced workloads on this host.", "", "commands:"]
+    lines += ["  %-9s %s" % (command.name, command.help_text) for command, _ in COMMANDS]
+    lines += ["", "options:", "  --state-dir DIR  root of the state layout (default: $NSFLEET_STATE_DIR or /)",
+              "  --version        print the version", "", "'nsfleet COMMAND --help' describes a command."]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    state_dir = None
+    if argv[:1] == ["--state-dir"] and len(argv) > 1:
+        state_dir, argv = argv[1], argv[2:]
+    elif argv[:1] and argv[0].startswith("--state-dir="):
+        state_dir, argv = argv[0].partition("=")[2], argv[1:]
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(usage())
+        return 0 if argv else EXIT_BAD_INPUT
+    if argv[0] == "--version":
+        sys.stdout.write("nsfleet %s\n" % __version__)
+        return 0
+    handlers = dict((command.name, (command, handler)) for command, handler in COMMANDS)
+    if argv[0] not in handlers:
+        sys.stderr.write("nsfleet: unknown command %r\n\n%s" % (argv[0], usage()))
+        return EXIT_BAD_INPUT
+    command, handler = handlers[argv[0]]
+    if "--help" in argv[1:argv.index("--") if "--" in argv else len(argv)]:
+        sys.stdout.write(command.help())
+        return 0
+    try:
+        args = command.parse(argv[1:])
+    except UsageError as error:
+        sys.stderr.write("%s\nusage: %s\n" % (error, command.usage()))
+        return EXIT_BAD_INPUT
+    return _dispatch(handler, state_dir, args)
+
+
+def _dispatch(handler, state_dir, args):
+    from .state import LockTimeout, StateStore
+    from .operations import OperationError
+
+    try:
+        return handler(StateStore(state_dir), args)
+    except SpecError as error:
+        sys.stderr.write("nsfleet: %s\n" % error)
+        return EXIT_BAD_INPUT
+    except (OperationError, LockTimeout, OSError) as error:
+        sys.stderr.write("nsfleet: %s\n" % error)
+        return EXIT_FAILED

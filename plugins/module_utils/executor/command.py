@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Turning the current process into the workload's command: ids, cwd, env, exec."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+
+from . import init
+from .spec import DEFAULT_PATH
+
+
+def environment(spec):
+    """A clean environment, as a container runtime gives: PATH, HOME, HOSTNAME, then the spec's."""
+    env = {"PATH": DEFAULT_PATH, "HOME": "/root" if not spec["user"] or spec["user"]["uid"] == 0 else "/"}
+    if spec["hostname"]:
+        env["HOSTNAME"] = spec["hostname"]
+    env.update(spec["env"])
+    return env
+
+
+def become_user(user):
+    if user is None:
+        return
+    os.setgroups([])
+    os.setgid(user["gid"])
+    os.setuid(user["uid"])
+
+
+def exec_command(spec, error_fd):
+    """exec the command; on failure write why to ``error_fd`` and exit 126/127 like a shell."""
+    try:
+        init.reset_signals()
+        become_user(spec["user"])
+        os.chdir(spec["cwd"])
+        env = environment(spec)
+        os.execvpe(spec["command"][0], spec["command"], env)
+    except BaseException as error:  # noqa: B902 - nothing may escape a forked child
+        report_failure(error_fd, "exec %s: %s" % (spec["command"][0], error))
+        os._exit(126 if isinstance(error, PermissionError) else 127)
+
+
+def report_failure(error_fd, message):
+    try:
+        os.write(error_fd, message.encode("utf-8", "replace")[:4000])
+    except OSError:
+        pass
+
+
+def spawn(spec, error_fd):
+    """fork a child that execs the command; the parent keeps no copy of ``error_fd``."""
+    pid = os.fork()
+    if pid == 0:
+        exec_command(spec, error_fd)
+    os.close(error_fd)
+    return pid

@@ -1,0 +1,95 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""PID 1 of a workload: spawn the command, forward signals to it, reap every orphan.
+
+Like tini: all signals are blocked and taken with sigtimedwait, so a signal is
+never lost between checks; the command's death by signal N becomes 128+N.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import signal
+
+from . import libc
+
+# Synchronous signals describe a fault in init itself; the rest can be forwarded.
+_NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGFPE, signal.SIGILL,
+                  signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
+FORWARDED_SIGNALS = frozenset(sig for sig in signal.valid_signals()
+                              if sig not in _NOT_FORWARDED and sig < signal.SIGRTMIN)
+WAITED_SIGNALS = FORWARDED_SIGNALS | {signal.SIGCHLD}
+# Wake up now and then even without a signal, so no wait is unbounded.
+_WAKE_SECONDS = 5.0
+
+
+def exit_code(wait_status):
+    """A wait status as a shell would report it: the code, or 128+N for death by signal N."""
+    if os.WIFSIGNALED(wait_status):
+        return 128 + os.WTERMSIG(wait_status)
+    return os.WEXITSTATUS(wait_status)
+
+
+def block_signals():
+    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED_SIGNALS)
+
+
+def reset_signals():
+    """In a child about to exec: default dispositions and nothing blocked.
+
+    Python ignores SIGPIPE and SIGXFSZ at start, and ignored signals survive
+    exec, so every disposition is reset, not only those init touched.
+    """
+    for sig in signal.valid_signals():
+        if sig in (signal.SIGKILL, signal.SIGSTOP):
+            continue
+        try:
+            signal.signal(sig, signal.SIG_DFL)
+        except (OSError, ValueError):
+            pass
+    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+
+
+def reap(main_pid):
+    """Reap every exited child; returns the main child's exit code if it was among them."""
+    main_code = None
+    while True:
+        try:
+            pid, status = os.waitpid(-1, os.WNOHANG)
+        except ChildProcessError:
+            return main_code
+        if pid == 0:
+            return main_code
+        if pid == main_pid:
+            main_code = exit_code(status)
+
+
+def forward_and_reap(main_pid):
+    """Loop until the main child exits; returns its exit code."""
+    while True:
+        info = signal.sigtimedwait(WAITED_SIGNALS, _WAKE_SECONDS)
+        if info is not None and info.si_signo != signal.SIGCHLD:
+            try:
+                os.kill(main_pid, info.si_signo)
+            except ProcessLookupError:
+                pass
+        code = reap(main_pid)
+        if code is not None:
+            return code
+
+
+def run(spawn_command, is_namespace_init):
+    """Be init: spawn the command with ``spawn_command()`` and outlive it.
+
+    When init is not PID 1 (a shared or host PID namespace) it becomes a child
+    subreaper, so orphans still come back to it and destroy can find them.
+    """
+    libc.set_process_name("nsfleet-init")
+    block_signals()
+    if not is_namespace_init:
+        libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
+    main_pid = spawn_command()
+    return forward_and_reap(main_pid)

@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Starting one instance of a workload: the fork into new namespaces and the set-up checklist.
+
+The parent learns the outcome through a close-on-exec pipe: EOF alone means
+the command was exec'd; any bytes are the reason set-up or exec failed.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import select
+
+from . import command, filesystem, init
+from .descriptors import close_all_except
+from .identity import ProcessIdentity
+
+# Set-up (mounts, pivot_root) can block on a bad filesystem; never wait forever.
+SETUP_TIMEOUT_SECONDS = 30.0
+
+
+class LaunchError(RuntimeError):
+    pass
+
+
+def _setup_and_exec(spec, plan, stdio_fds, error_fd):
+    """The child's checklist. Never returns."""
+    try:
+        for target_fd, source_fd in enumerate(stdio_fds):
+            os.dup2(source_fd, target_fd)
+        close_all_except(set(plan.joins.values()) | {error_fd})
+        plan.enter_others()
+        if spec["namespaces"]["mount"] == "private":
+            filesystem.build(spec)
+        if spec["hostname"]:
+            import socket  # only here: it costs milliseconds at every start
+            socket.sethostname(spec["hostname"])
+        if spec["init"]:
+            os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace()))
+        command.exec_command(spec, error_fd)
+    except BaseException as error:  # noqa: B902 - nothing may escape a forked child
+        command.report_failure(error_fd, "set-up: %s" % error)
+    os._exit(127)
+
+
+def _read_failure(read_fd):
+    """Block until the child execs (EOF) or reports a failure; bounded."""
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN | select.POLLHUP)
+    chunks = []
+    while True:
+        if not poller.poll(SETUP_TIMEOUT_SECONDS * 1000):
+            return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
+        chunk = os.read(read_fd, 4096)
+        if not chunk:
+            return b"".join(chunks).decode("utf-8", "replace") or None
+        chunks.append(chunk)
+
+
+def launch(spec, plan, stdio_fds):
+    """fork the workload's first process into its namespaces.
+
+    Returns (identity of init, failure message or None). On a failure the
+    child has exited or is exiting; the caller still reaps it.
+    """
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    try:
+        plan.prepare_pid()
+        pid = os.fork()
+    except BaseException:
+        os.close(read_fd)
+        os.close(write_fd)
+        raise
+    if pid == 0:
+        os.close(read_fd)
+        _setup_and_exec(spec, plan, stdio_fds, write_fd)
+    os.close(write_fd)
+    try:
+        identity = ProcessIdentity.of(pid) or ProcessIdentity(pid, 0)
+        failure = _read_failure(read_fd)
+    finally:
+        os.close(read_fd)
+    return identity, failure

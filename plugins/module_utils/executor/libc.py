@@ -1,0 +1,114 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The few libc calls the standard library does not wrap, each checked.
+
+Every failure becomes ``OSError(errno, message)`` naming the call, so callers
+handle one exception type. Nothing here decides policy.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import ctypes
+import os
+
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWPID = 0x20000000
+CLONE_NEWNET = 0x40000000
+
+MS_RDONLY = 0x1
+MS_NOSUID = 0x2
+MS_NODEV = 0x4
+MS_NOEXEC = 0x8
+MS_REMOUNT = 0x20
+MS_BIND = 0x1000
+MS_REC = 0x4000
+MS_PRIVATE = 0x40000
+MNT_DETACH = 0x2
+
+PR_SET_PDEATHSIG = 1
+PR_SET_CHILD_SUBREAPER = 36
+
+# NS_GET_PARENT = _IO(0xb7, 0x2)
+NS_GET_PARENT = 0xB702
+
+# pivot_root has no glibc wrapper on older systems.
+_SYS_PIVOT_ROOT = {
+    "x86_64": 155,
+    "aarch64": 41,
+    "riscv64": 41,
+    "ppc64le": 203,
+    "s390x": 217,
+    "armv7l": 218,
+}
+
+_libc = None
+
+
+def _load():
+    global _libc
+    if _libc is None:
+        # The interpreter already links libc; find_library would fork ldconfig.
+        _libc = ctypes.CDLL(None, use_errno=True)
+    return _libc
+
+
+def _check(result, call, detail=""):
+    if result == -1:
+        err = ctypes.get_errno()
+        raise OSError(err, "%s%s: %s" % (call, detail, os.strerror(err)))
+    return result
+
+
+def _path(value):
+    return None if value is None else os.fsencode(value)
+
+
+def unshare(flags):
+    _check(_load().unshare(ctypes.c_int(flags)), "unshare")
+
+
+def setns(fd, nstype):
+    _check(_load().setns(ctypes.c_int(fd), ctypes.c_int(nstype)), "setns")
+
+
+def mount(source, target, fstype, flags=0, data=None):
+    libc = _load()
+    libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
+    _check(
+        libc.mount(_path(source), _path(target), _path(fstype), flags, _path(data)),
+        "mount",
+        " %s on %s" % (source or fstype, target),
+    )
+
+
+def umount2(target, flags=0):
+    _check(_load().umount2(_path(target), ctypes.c_int(flags)), "umount2", " " + target)
+
+
+def pivot_root(new_root, put_old):
+    machine = os.uname().machine
+    number = _SYS_PIVOT_ROOT.get(machine)
+    if number is None:
+        raise OSError(38, "pivot_root: unsupported machine %s" % machine)
+    libc = _load()
+    libc.syscall.restype = ctypes.c_long
+    _check(libc.syscall(ctypes.c_long(number), _path(new_root), _path(put_old)), "pivot_root")
+
+
+def prctl(option, arg2=0):
+    libc = _load()
+    libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+    _check(libc.prctl(option, arg2, 0, 0, 0), "prctl")
+
+
+def set_process_name(name):
+    """Set comm (what ps and the agent show); the kernel keeps 15 bytes."""
+    with open("/proc/self/comm", "w") as comm:
+        comm.write(name[:15])

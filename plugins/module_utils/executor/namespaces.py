@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Creating and joining namespaces, and reading how PID namespaces nest."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import errno
+import fcntl
+import os
+
+from . import libc
+
+CLONE_FLAGS = {
+    "pid": libc.CLONE_NEWPID,
+    "mount": libc.CLONE_NEWNS,
+    "uts": libc.CLONE_NEWUTS,
+    "ipc": libc.CLONE_NEWIPC,
+    "net": libc.CLONE_NEWNET,
+    "cgroup": libc.CLONE_NEWCGROUP,
+    "user": libc.CLONE_NEWUSER,
+}
+# The name of each spec namespace type under /proc/PID/ns/.
+PROC_NS_NAMES = {"pid": "pid", "mount": "mnt", "uts": "uts", "ipc": "ipc", "net": "net",
+                 "cgroup": "cgroup", "user": "user"}
+# Joined before the new ones are made; mount last so /proc paths still resolve.
+JOIN_ORDER = ("ipc", "uts", "net", "cgroup", "mount")
+
+
+class NamespacePlan:
+    """What to do for each namespace type: unshare it, join a file, or keep the host's.
+
+    ``joins`` maps a type to an open fd (opened by the supervisor, which has
+    proven the owning process's identity); the fds are closed after use.
+    """
+
+    def __init__(self, values, join_fds):
+        self.values = values
+        self.joins = join_fds
+
+    def unshare_flags(self, types):
+        flags = 0
+        for nstype in types:
+            if self.values.get(nstype) == "private":
+                flags |= CLONE_FLAGS[nstype]
+        return flags
+
+    def prepare_pid(self):
+        """In the supervisor, before the fork: make or join the PID namespace for children."""
+        if "pid" in self.joins:
+            libc.setns(self.joins["pid"], libc.CLONE_NEWPID)
+        elif self.values.get("pid") == "private":
+            libc.unshare(libc.CLONE_NEWPID)
+
+    def enter_others(self):
+        """In the child: join shared namespaces, then unshare the private ones."""
+        for nstype in JOIN_ORDER:
+            if nstype in self.joins:
+                libc.setns(self.joins[nstype], CLONE_FLAGS[nstype])
+        flags = self.unshare_flags(("mount", "uts", "ipc", "net", "cgroup"))
+        if flags:
+            libc.unshare(flags)
+
+    def owns_pid_namespace(self):
+        return self.values.get("pid") == "private"
+
+    def close(self):
+        for fd in self.joins.values():
+            os.close(fd)
+        self.joins = {}
+
+
+def pidns_ancestry(ns_path):
+    """Inodes of the PID namespace at ``ns_path`` and each parent, innermost first.
+
+    Stops at the outermost namespace the caller can see (NS_GET_PARENT says
+    EPERM there). Empty if the path is gone.
+    """
+    try:
+        fd = os.open(ns_path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return []
+    chain = []
+    try:
+        while len(chain) <= 33:  # the kernel nests PID namespaces 32 deep at most
+            chain.append(os.fstat(fd).st_ino)
+            try:
+                parent_fd = fcntl.ioctl(fd, libc.NS_GET_PARENT)
+            except OSError as error:
+                if error.errno in (errno.EPERM, errno.ENOTTY, errno.EINVAL):
+                    return chain
+                raise
+            os.close(fd)
+            fd = parent_fd
+    finally:
+        os.close(fd)
+    return chain

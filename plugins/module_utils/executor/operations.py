@@ -1,0 +1,263 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Lifecycle operations on named workloads, each under the workload's lock."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import select
+import signal
+
+from . import command, observe, spec as spec_module, termination
+from .descriptors import close_all_except
+from .init import exit_code
+from .libc import set_process_name
+from .instance import SETUP_TIMEOUT_SECONDS
+from .namespaces import PROC_NS_NAMES, NamespacePlan
+from .spec import spec_hash
+from .supervisor import StateRecorder, Supervisor, now_iso
+
+# How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
+STOP_GRACE_SECONDS = 5.0
+
+
+class OperationError(RuntimeError):
+    """A request that cannot be done as asked; the message says why."""
+
+
+def validate(store, raw):
+    return spec_module.validate(raw, store.exists)
+
+
+def join_fds(store, spec):
+    """Open the namespace files a spec joins, proving each owning process first.
+
+    Runs in the supervisor at every instance start, so a restart joins the
+    shared workload's current instance.
+    """
+    fds = {}
+    try:
+        for nstype, value in spec["namespaces"].items():
+            kind, _, target = value.partition(":")
+            if kind == "path":
+                fds[nstype] = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
+            elif kind == "workload":
+                other = observe.observe(store, target)
+                pidfd = other.init.open_pidfd() if other is not None and other.init else None
+                if pidfd is None:
+                    raise OperationError("namespaces.%s: workload %r is not running" % (nstype, target))
+                try:
+                    fds[nstype] = os.open("/proc/%d/ns/%s" % (other.init.pid, PROC_NS_NAMES[nstype]),
+                                          os.O_RDONLY | os.O_CLOEXEC)
+                finally:
+                    os.close(pidfd)
+    except BaseException:
+        for fd in fds.values():
+            os.close(fd)
+        raise
+    return fds
+
+
+class Workloads:
+    def __init__(self, store):
+        self.store = store
+
+    def _require(self, name):
+        spec_module.validate_name(name)
+        observation = observe.observe(self.store, name)
+        if observation is None:
+            raise OperationError("workload %r does not exist" % name)
+        return observation
+
+    def inspect(self, name, with_processes=True):
+        return observe.workload_object(self._require(name), with_processes)
+
+    def list(self):
+        found = []
+        for name in self.store.names():
+            observation = observe.observe(self.store, name)
+            if observation is not None:
+                found.append(observe.workload_object(observation, with_processes=False))
+        return found
+
+    def create(self, raw, replace=False):
+        """Record a workload's spec. Returns (workload object, changed)."""
+        spec = validate(self.store, raw)
+        name = spec["name"]
+        with self.store.lock(name):
+            current = observe.observe(self.store, name)
+            if current is not None:
+                if spec_hash(current.spec) == spec_hash(spec):
+                    return observe.workload_object(current), False
+                if not replace:
+                    raise OperationError("workload %r exists with another spec; remove it or use --replace" % name)
+                self._remove_locked(current, force=False)
+            try:
+                self.store.write_spec(name, spec)
+                self.store.write_state(name, {"status": "created", "restart_count": 0})
+            except BaseException:
+                self.store.remove(name)
+                raise
+            return observe.workload_object(observe.observe(self.store, name)), True
+
+    def start(self, name):
+        """Start a created or ended workload. Returns (workload object, changed)."""
+        with self.store.lock(name):
+            observation = self._require(name)
+            if observation.status == "running":
+                return observe.workload_object(observation), False
+            if observation.is_active:
+                self._stop_locked(observation, force=True)
+            result = self._spawn_supervisor(name, observation.spec, observation.state.get("restart_count", 0))
+            if "error" in result:
+                raise OperationError("workload %r failed to start: %s" % (name, result["error"]))
+            return self.inspect(name), True
+
+    def stop(self, name, force=False):
+        with self.store.lock(name):
+            observation = self._require(name)
+            if not observation.is_active:
+                return observe.workload_object(observation), False
+            self._stop_locked(observation, force)
+            return self.inspect(name), True
+
+    def restart(self, name):
+        with self.store.lock(name):
+            observation = self._require(name)
+            if observation.is_active:
+                self._stop_locked(observation, force=False)
+            result = self._spawn_supervisor(name, observation.spec, observation.state.get("restart_count", 0))
+            if "error" in result:
+                raise OperationError("workload %r failed to restart: %s" % (name, result["error"]))
+            return self.inspect(name), True
+
+    def remove(self, name, force=False):
+        spec_module.validate_name(name)
+        with self.store.lock(name):
+            observation = observe.observe(self.store, name)
+            if observation is None:
+                return False
+            self._remove_locked(observation, force)
+            return True
+
+    def exec_in(self, name, argv):
+        """Run ``argv`` inside a running workload's namespaces; returns its exit code."""
+        observation = self._require(name)
+        if not observation.init_alive:
+            raise OperationError("workload %r is not running" % name)
+        spec = dict(observation.spec, namespaces=dict(
+            (nstype, "workload:" + name) for nstype in ("pid", "mount", "uts", "ipc", "net", "cgroup")))
+        fds = join_fds(self.store, spec)
+        plan = NamespacePlan(spec["namespaces"], fds)
+        try:
+            plan.prepare_pid()
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    plan.enter_others()
+                    os.chdir("/")
+                except BaseException as error:  # noqa: B902 - nothing may escape a forked child
+                    command.report_failure(2, "nsfleet: exec: %s\n" % error)
+                    os._exit(127)
+                command.exec_command(dict(observation.spec, command=argv, cwd="/"), 2)
+        finally:
+            plan.close()
+        return exit_code(os.waitpid(pid, 0)[1])
+
+    def _remove_locked(self, observation, force):
+        if observation.is_active:
+            self._stop_locked(observation, force)
+        self.store.remove(observation.name)
+
+    def _stop_locked(self, observation, force):
+        """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
+        spec = observation.spec
+        owns_pidns = spec["namespaces"]["pid"] == "private"
+        timeout = 0 if force else spec["stop_timeout"]
+        supervisor = observation.supervisor if observation.supervisor_alive else None
+        if supervisor is not None:
+            if force and observation.init_alive:
+                termination.kill_workload(observation.init, owns_pidns)
+            supervisor.send_signal(signal.SIGTERM)
+            if not supervisor.wait_gone(timeout + STOP_GRACE_SECONDS):
+                supervisor.send_signal(signal.SIGKILL)
+                supervisor.wait_gone(STOP_GRACE_SECONDS)
+        init_identity = observation.init
+        if init_identity is not None and init_identity.is_alive():
+            # Orphaned: no supervisor to ask, so do its job with a verified pidfd.
+            if not force:
+                init_identity.send_signal(signal.Signals[spec["stop_signal"]])
+                init_identity.wait_gone(timeout)
+            termination.kill_workload(init_identity, owns_pidns)
+            if not init_identity.wait_gone(STOP_GRACE_SECONDS):
+                raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
+            self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
+        elif self.store.read_state(observation.name).get("status") == "running":
+            self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
+
+    def _spawn_supervisor(self, name, spec, restart_count):
+        """Start a detached supervisor (double fork, setsid) and wait for its first instance."""
+        read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+        pid = os.fork()
+        if pid == 0:
+            os.close(read_fd)
+            self._become_supervisor(name, spec, restart_count, write_fd)
+        os.close(write_fd)
+        os.waitpid(pid, 0)
+        try:
+            return _read_handshake(read_fd)
+        finally:
+            os.close(read_fd)
+
+    def _become_supervisor(self, name, spec, restart_count, handshake_fd):
+        """In the forked child: detach, then supervise. Never returns."""
+        code = 0
+        try:
+            os.setsid()
+            if os.fork() != 0:
+                os._exit(0)
+            close_all_except((handshake_fd,))
+            null_fd = os.open(os.devnull, os.O_RDWR)
+            for fd in (0, 1, 2):
+                os.dup2(null_fd, fd)
+            os.close(null_fd)
+            log_fd = self.store.open_log(name)
+            set_process_name("nsfleet-sup")
+
+            def on_started(result):
+                os.write(handshake_fd, json.dumps(result).encode())
+                os.close(handshake_fd)
+
+            supervisor = Supervisor(spec, StateRecorder(self.store, name),
+                                    (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
+                                    lambda wanted: join_fds(self.store, wanted), detached=True)
+            supervisor.run(restart_count, on_started)
+        except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
+            try:
+                os.write(handshake_fd, json.dumps({"error": "supervisor: %s" % error}).encode())
+            except OSError:
+                pass
+            code = 1
+        os._exit(code)
+
+
+def _read_handshake(read_fd):
+    poller = select.poll()
+    poller.register(read_fd, select.POLLIN | select.POLLHUP)
+    chunks = []
+    while True:
+        if not poller.poll((SETUP_TIMEOUT_SECONDS + STOP_GRACE_SECONDS) * 1000):
+            return {"error": "no answer from the supervisor within %ss" % SETUP_TIMEOUT_SECONDS}
+        chunk = os.read(read_fd, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    try:
+        return json.loads(b"".join(chunks).decode())
+    except ValueError:
+        return {"error": "the supervisor exited before starting the workload"}
+

@@ -1,0 +1,310 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Workload spec: validation, normalisation and the spec hash.
+
+``validate(raw, store)`` returns the normalised spec or raises ``SpecError``
+naming the parameter. It only reads the host; it never creates anything, so
+it serves check mode as well as create.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import re
+import signal
+
+from . import users
+
+NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
+HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+RESTART_POLICIES = ("no", "on-failure", "always")
+MOUNT_TYPES = ("bind", "tmpfs")
+# Namespace types the spec accepts, and the values each may take today.
+NAMESPACE_TYPES = ("pid", "mount", "uts", "ipc", "net", "cgroup", "user")
+NAMESPACE_DEFAULTS = {"pid": "private", "mount": "private", "uts": "host", "ipc": "host",
+                      "net": "host", "cgroup": "host", "user": "host"}
+KNOWN_KEYS = ("name", "command", "env", "cwd", "user", "hostname", "rootfs", "mounts",
+              "namespaces", "init", "stop_signal", "stop_timeout", "restart_policy")
+
+
+class SpecError(ValueError):
+    """A spec a user can fix: ``param`` names the parameter, the message says why."""
+
+    def __init__(self, param, reason):
+        ValueError.__init__(self, "%s: %s" % (param, reason))
+        self.param = param
+        self.reason = reason
+
+
+def validate_name(name, param="name"):
+    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+        raise SpecError(param, "%r is not a valid workload name (lower-case letters, digits, '_', '.', '-'; "
+                               "starts with a letter or digit; at most 63 characters)" % (name,))
+    return name
+
+
+def signal_name(value, param="stop_signal"):
+    """'TERM', 'SIGTERM', 15 or '15' -> 'SIGTERM'."""
+    text = str(value).strip().upper()
+    try:
+        number = int(text)
+    except ValueError:
+        number = None
+    try:
+        if number is not None:
+            return signal.Signals(number).name
+        return signal.Signals[text if text.startswith("SIG") else "SIG" + text].name
+    except (KeyError, ValueError):
+        raise SpecError(param, "unknown signal %r" % (value,))
+
+
+def resolve_in_rootfs(rootfs, path):
+    """The host path of ``path`` as seen inside ``rootfs`` ('/' when there is none)."""
+    if not rootfs:
+        return path
+    return os.path.join(rootfs, path.lstrip("/"))
+
+
+def _is_within(base, path):
+    base = os.path.realpath(base)
+    real = os.path.realpath(path)
+    return real == base or real.startswith(base.rstrip("/") + "/")
+
+
+def spec_hash(spec):
+    import hashlib  # OpenSSL costs milliseconds; one-shot runs never hash
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+class _Validator:
+    def __init__(self, raw, workload_exists):
+        self.raw = raw
+        self.workload_exists = workload_exists
+
+    def run(self):
+        raw = self.raw
+        if not isinstance(raw, dict):
+            raise SpecError("spec", "must be a JSON object")
+        unknown = sorted(set(raw) - set(KNOWN_KEYS))
+        if unknown:
+            raise SpecError(unknown[0], "unknown parameter (known: %s)" % ", ".join(KNOWN_KEYS))
+        spec = {"name": validate_name(raw.get("name"))}
+        spec["rootfs"] = self.rootfs(raw.get("rootfs"))
+        spec["namespaces"] = self.namespaces(raw.get("namespaces") or {}, spec["name"], raw.get("hostname"))
+        spec["env"] = self.env(raw.get("env") or {})
+        spec["command"] = self.command(raw.get("command"), spec["rootfs"], spec["env"])
+        spec["cwd"] = self.cwd(raw.get("cwd"), spec["rootfs"])
+        spec["user"] = self.user(raw.get("user"), spec["rootfs"])
+        spec["hostname"] = self.hostname(raw.get("hostname"))
+        spec["mounts"] = self.mounts(raw.get("mounts") or [], spec["rootfs"], spec["namespaces"])
+        spec["init"] = self.boolean("init", raw.get("init", True))
+        spec["stop_signal"] = signal_name(raw.get("stop_signal") or "SIGTERM")
+        spec["stop_timeout"] = self.stop_timeout(raw.get("stop_timeout", 10))
+        spec["restart_policy"] = self.restart_policy(raw.get("restart_policy") or "no")
+        return spec
+
+    @staticmethod
+    def boolean(param, value):
+        if not isinstance(value, bool):
+            raise SpecError(param, "must be true or false, got %r" % (value,))
+        return value
+
+    @staticmethod
+    def rootfs(rootfs):
+        if not rootfs:
+            return None
+        if not isinstance(rootfs, str) or not os.path.isabs(rootfs):
+            raise SpecError("rootfs", "must be an absolute path, got %r" % (rootfs,))
+        rootfs = os.path.normpath(rootfs)
+        if rootfs == "/":
+            raise SpecError("rootfs", "'/' is the host's root; leave rootfs unset instead")
+        if not os.path.isdir(rootfs):
+            raise SpecError("rootfs", "%s is not an existing directory" % rootfs)
+        proc = os.path.join(rootfs, "proc")
+        if os.path.islink(proc):
+            raise SpecError("rootfs", "%s is a symlink; /proc must be a real directory" % proc)
+        if os.path.exists(proc) and not os.path.isdir(proc):
+            raise SpecError("rootfs", "%s is not a directory" % proc)
+        return rootfs
+
+    def namespaces(self, namespaces, name, hostname):
+        if not isinstance(namespaces, dict):
+            raise SpecError("namespaces", "must be a mapping of namespace type to value")
+        result = dict(NAMESPACE_DEFAULTS)
+        if hostname and "uts" not in namespaces:
+            result["uts"] = "private"
+        for nstype, value in namespaces.items():
+            param = "namespaces.%s" % nstype
+            if nstype not in NAMESPACE_TYPES:
+                raise SpecError(param, "unknown namespace type (known: %s)" % ", ".join(NAMESPACE_TYPES))
+            result[nstype] = self.namespace_value(param, nstype, value, name)
+        return result
+
+    def namespace_value(self, param, nstype, value, name):
+        if not isinstance(value, str) or not value:
+            raise SpecError(param, "must be private, host, workload:<name> or path:<file>")
+        if value in ("private", "host"):
+            if nstype == "user" and value == "private":
+                raise SpecError(param, "private user namespaces are not supported yet")
+            return value
+        kind, _, target = value.partition(":")
+        if kind == "workload":
+            validate_name(target, param)
+            if target == name:
+                raise SpecError(param, "a workload cannot share its own namespace")
+            if not self.workload_exists(target):
+                raise SpecError(param, "workload %r does not exist" % target)
+            return value
+        if kind == "path":
+            if not os.path.isabs(target) or not os.path.exists(target):
+                raise SpecError(param, "%r is not an existing absolute path" % target)
+            return "path:" + target
+        raise SpecError(param, "unknown value %r (use private, host, workload:<name> or path:<file>)" % value)
+
+    @staticmethod
+    def env(env):
+        if not isinstance(env, dict):
+            raise SpecError("env", "must be a mapping of variable name to value")
+        result = {}
+        for key, value in env.items():
+            if not isinstance(key, str) or not key or "=" in key or "\0" in key:
+                raise SpecError("env", "invalid variable name %r" % (key,))
+            if isinstance(value, (dict, list)) or value is None:
+                raise SpecError("env.%s" % key, "must be a string, got %r" % (value,))
+            result[key] = value if isinstance(value, str) else json.dumps(value)
+        return result
+
+    @staticmethod
+    def command(command, rootfs, env):
+        if isinstance(command, str):
+            raise SpecError("command", "must be a list of arguments, not a string")
+        if not isinstance(command, list) or not command:
+            raise SpecError("command", "must be a non-empty list")
+        if not all(isinstance(arg, str) for arg in command):
+            raise SpecError("command", "every argument must be a string")
+        if not command[0]:
+            raise SpecError("command", "the program name is empty")
+        program = command[0]
+        if "/" in program:
+            candidates = [program if os.path.isabs(program) else None]
+            if candidates[0] is None:
+                raise SpecError("command", "%r: a program path must be absolute" % program)
+        else:
+            search_path = env.get("PATH", DEFAULT_PATH)
+            candidates = [os.path.join(directory, program) for directory in search_path.split(":") if directory]
+        for candidate in candidates:
+            host_path = resolve_in_rootfs(rootfs, candidate)
+            if rootfs and not _is_within(rootfs, host_path):
+                continue
+            if os.path.isfile(host_path):
+                if not os.access(host_path, os.X_OK):
+                    raise SpecError("command", "%s is not executable" % candidate)
+                return list(command)
+        where = " in rootfs %s" % rootfs if rootfs else ""
+        raise SpecError("command", "%r not found%s" % (program, where))
+
+    @staticmethod
+    def cwd(cwd, rootfs):
+        if not cwd:
+            return "/"
+        if not isinstance(cwd, str) or not os.path.isabs(cwd):
+            raise SpecError("cwd", "must be an absolute path, got %r" % (cwd,))
+        if not os.path.isdir(resolve_in_rootfs(rootfs, cwd)):
+            raise SpecError("cwd", "%s is not a directory%s" % (cwd, " in the rootfs" if rootfs else ""))
+        return os.path.normpath(cwd)
+
+    @staticmethod
+    def user(user, rootfs):
+        if user is None or user == "":
+            return None
+        try:
+            return users.resolve(str(user), rootfs)
+        except LookupError as error:
+            raise SpecError("user", str(error))
+
+    @staticmethod
+    def hostname(hostname):
+        if not hostname:
+            return None
+        if not isinstance(hostname, str) or not HOSTNAME_PATTERN.match(hostname):
+            raise SpecError("hostname", "%r is not a valid hostname" % (hostname,))
+        return hostname
+
+    def mounts(self, mounts, rootfs, namespaces):
+        if not isinstance(mounts, list):
+            raise SpecError("mounts", "must be a list")
+        if mounts and namespaces["mount"] != "private":
+            raise SpecError("mounts", "need a private mount namespace")
+        return [self.mount(index, entry, rootfs) for index, entry in enumerate(mounts)]
+
+    @staticmethod
+    def mount(index, entry, rootfs):
+        param = "mounts[%d]" % index
+        if not isinstance(entry, dict):
+            raise SpecError(param, "must be a mapping with src, dest, type")
+        unknown = sorted(set(entry) - {"src", "dest", "type", "readonly", "options"})
+        if unknown:
+            raise SpecError("%s.%s" % (param, unknown[0]), "unknown key")
+        mount_type = entry.get("type") or "bind"
+        if mount_type not in MOUNT_TYPES:
+            raise SpecError(param + ".type", "must be bind or tmpfs, got %r" % (mount_type,))
+        dest = entry.get("dest")
+        if not isinstance(dest, str) or not os.path.isabs(dest):
+            raise SpecError(param + ".dest", "must be an absolute path, got %r" % (dest,))
+        if ".." in dest.split("/"):
+            raise SpecError(param + ".dest", "%s escapes the rootfs" % dest)
+        dest = os.path.normpath(dest)
+        host_dest = resolve_in_rootfs(rootfs, dest)
+        if rootfs:
+            # Walk up to the deepest existing part: a symlink there must not lead out.
+            existing = host_dest
+            while not os.path.lexists(existing):
+                existing = os.path.dirname(existing)
+            if not _is_within(rootfs, existing):
+                raise SpecError(param + ".dest", "%s escapes the rootfs through a symlink" % dest)
+        elif not os.path.exists(host_dest):
+            raise SpecError(param + ".dest", "%s does not exist (without a rootfs, mounts cover existing paths)" % dest)
+        src = entry.get("src")
+        if mount_type == "bind":
+            if not isinstance(src, str) or not os.path.isabs(src):
+                raise SpecError(param + ".src", "must be an absolute path, got %r" % (src,))
+            if not os.path.exists(src):
+                raise SpecError(param + ".src", "%s does not exist" % src)
+            src = os.path.normpath(src)
+        else:
+            src = "tmpfs"
+        options = entry.get("options") or ""
+        if isinstance(options, list):
+            options = ",".join(str(option) for option in options)
+        if not isinstance(options, str):
+            raise SpecError(param + ".options", "must be a string or a list of strings")
+        readonly = entry.get("readonly", False)
+        if not isinstance(readonly, bool):
+            raise SpecError(param + ".readonly", "must be true or false")
+        return {"src": src, "dest": dest, "type": mount_type, "readonly": readonly, "options": options}
+
+    @staticmethod
+    def stop_timeout(value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise SpecError("stop_timeout", "must be a number of seconds, got %r" % (value,))
+        if value < 0:
+            raise SpecError("stop_timeout", "must not be negative, got %r" % (value,))
+        return value
+
+    @staticmethod
+    def restart_policy(value):
+        if value not in RESTART_POLICIES:
+            raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
+        return value
+
+
+def validate(raw, workload_exists):
+    """Normalise ``raw`` into a spec; ``workload_exists(name)`` answers for workload:<name>."""
+    return _Validator(raw, workload_exists).run()
+

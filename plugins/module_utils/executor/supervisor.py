@@ -1,0 +1,149 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The supervisor: one per workload, in the host PID namespace, parent of init.
+
+It starts instances, records their state, forwards signals, applies the
+restart policy, and on SIGTERM (a stop request) sends ``stop_signal``, then
+SIGKILL after ``stop_timeout``. In the foreground (``nsfleet run``) the same
+loop runs in the CLI process, and SIGTERM is forwarded instead.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import os
+import signal
+import time
+
+from . import init, instance, procfs, termination
+from .identity import ProcessIdentity
+from .namespaces import NamespacePlan
+
+BACKOFF_FIRST_SECONDS = 0.1
+BACKOFF_MAX_SECONDS = 10.0
+# An instance that ran this long resets the backoff, as it was healthy.
+BACKOFF_RESET_AFTER_SECONDS = 10.0
+_WAKE_SECONDS = 1.0
+
+
+def now_iso():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def should_restart(policy, exit_code):
+    return policy == "always" or (policy == "on-failure" and exit_code != 0)
+
+
+class NullRecorder:
+    """State recorder for one-shot runs that keep no state."""
+
+    def record(self, **changes):
+        return changes
+
+
+class StateRecorder:
+    def __init__(self, store, name):
+        self.store = store
+        self.name = name
+
+    def record(self, **changes):
+        return self.store.update_state(self.name, **changes)
+
+
+class Supervisor:
+    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached):
+        self.spec = spec
+        self.recorder = recorder
+        self.stdio_fds = stdio_fds
+        self.join_resolver = join_resolver
+        self.detached = detached
+        self.stop_requested = False
+        self.stop_deadline = None
+
+    def run(self, restart_count=0, on_started=None):
+        """Run instances until one should not be restarted; returns the last exit code."""
+        init.block_signals()
+        backoff = BACKOFF_FIRST_SECONDS
+        self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
+        while True:
+            started_at = time.monotonic()
+            code, failure = self.run_instance(on_started)
+            on_started = None
+            if failure is not None or self.stop_requested or not should_restart(self.spec["restart_policy"], code):
+                return code
+            if time.monotonic() - started_at >= BACKOFF_RESET_AFTER_SECONDS:
+                backoff = BACKOFF_FIRST_SECONDS
+            if self.sleep_unless_stopped(backoff):
+                self.recorder.record(status="stopped")
+                return code
+            backoff = min(backoff * 2, BACKOFF_MAX_SECONDS)
+            restart_count += 1
+            self.recorder.record(restart_count=restart_count)
+
+    def run_instance(self, on_started):
+        plan = NamespacePlan(self.spec["namespaces"], {})
+        try:
+            plan.joins = self.join_resolver(self.spec)
+            identity, failure = instance.launch(self.spec, plan, self.stdio_fds)
+        except (OSError, RuntimeError) as error:
+            identity, failure = None, "start: %s" % error
+        finally:
+            plan.close()
+        if identity is not None and failure is not None:
+            code = init.exit_code(os.waitpid(identity.pid, 0)[1])
+        if failure is not None:
+            self.recorder.record(status="exited", exit_code=127 if identity is None else code,
+                                 error=failure, init=None, finished_at=now_iso())
+            if on_started:
+                on_started({"error": failure})
+            return None, failure
+        self.recorder.record(status="running", init=identity.to_record(), exit_code=None, error=None,
+                             namespaces=procfs.namespace_ids(identity.pid),
+                             started_at=now_iso(), finished_at=None)
+        if on_started:
+            on_started({"init_host_pid": identity.pid})
+        code = self.wait_instance(identity, plan.owns_pid_namespace())
+        self.recorder.record(status="stopped" if self.stop_requested else "exited",
+                             exit_code=code, finished_at=now_iso())
+        return code, None
+
+    def wait_instance(self, identity, owns_pid_namespace):
+        while True:
+            timeout = _WAKE_SECONDS
+            if self.stop_deadline is not None:
+                timeout = max(0.0, min(timeout, self.stop_deadline - time.monotonic()))
+            info = signal.sigtimedwait(init.WAITED_SIGNALS, timeout)
+            if info is not None and info.si_signo != signal.SIGCHLD:
+                self.on_signal(info.si_signo, identity)
+            pid, status = os.waitpid(identity.pid, os.WNOHANG)
+            if pid == identity.pid:
+                return init.exit_code(status)
+            if self.stop_deadline is not None and time.monotonic() >= self.stop_deadline:
+                self.stop_deadline = float("inf")  # kill once; then wait for the reap
+                termination.kill_workload(identity, owns_pid_namespace)
+
+    def on_signal(self, signum, identity):
+        if signum == signal.SIGTERM and self.detached:
+            if not self.stop_requested:
+                self.stop_requested = True
+                self.stop_deadline = time.monotonic() + self.spec["stop_timeout"]
+                os.kill(identity.pid, signal.Signals[self.spec["stop_signal"]])
+            return
+        try:
+            os.kill(identity.pid, signum)
+        except ProcessLookupError:
+            pass
+
+    def sleep_unless_stopped(self, seconds):
+        """Back off before a restart; a stop request ends the wait. Returns whether one came."""
+        deadline = time.monotonic() + seconds
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return False
+            info = signal.sigtimedwait(init.WAITED_SIGNALS, remaining)
+            if info is not None and info.si_signo == signal.SIGTERM:
+                self.stop_requested = True
+                return True
