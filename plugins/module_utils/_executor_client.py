@@ -1,0 +1,88 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""How modules reach the executor: install the bundle on the host, run its CLI.
+
+Private to the collection. The executor modules are imported here so that
+AnsiballZ ships every one of them; their sources become the bundle.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import json
+import os
+import sys
+
+from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
+from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import (  # noqa: F401 - shipped, not called
+    arguments, cli, command, descriptors, filesystem, identity, init, instance, libc, namespaces, observe,
+    operations, procfs, spec, state, supervisor, termination, users,
+)
+
+EXIT_BAD_INPUT = 2
+EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
+
+
+def _read_source(filename):
+    name = filename[:-3]
+    module = executor_package if name == "__init__" else getattr(executor_package, name)
+    return module.__loader__.get_data(module.__file__).decode("utf-8")
+
+
+class ExecutorError(Exception):
+    """The executor refused or failed; ``bad_input`` when the user can fix the parameters."""
+
+    def __init__(self, message, bad_input=False):
+        Exception.__init__(self, message)
+        self.bad_input = bad_input
+
+
+class ExecutorClient:
+    def __init__(self, module, state_dir, may_install=True):
+        self.module = module
+        self.may_install = may_install and not module.check_mode
+        self.state_dir = state_dir
+        self.installed_path = os.path.join(state_dir, EXECUTOR_RELATIVE_PATH)
+        self.path = None
+        self.installed = False
+
+    def ensure(self):
+        """Install the bundle if its content changed; where we may not, run a private copy instead."""
+        if self.path is not None:
+            return self.path
+        data = bundle.build(_read_source, sys.executable)
+        if bundle.file_digest(self.installed_path) == bundle.digest(data):
+            self.path = self.installed_path
+        elif not self.may_install:
+            # Check mode and info modules change nothing on the host: run from Ansible's temp dir.
+            self.path = os.path.join(self.module.tmpdir, "nsfleet")
+            bundle.install(data, self.path)
+        else:
+            self.installed = bundle.install(data, self.installed_path)
+            self.path = self.installed_path
+        return self.path
+
+    def call(self, args, spec_document=None):
+        """Run ``nsfleet ARGS``; returns its JSON output."""
+        argv = [sys.executable, "-IS", self.ensure(), "--state-dir", self.state_dir] + list(args)
+        data = None if spec_document is None else json.dumps(spec_document)
+        rc, stdout, stderr = self.module.run_command(argv, data=data, binary_data=True)
+        if rc != 0:
+            message = stderr.strip()
+            if message.startswith("nsfleet: "):
+                message = message[len("nsfleet: "):]
+            raise ExecutorError(message or "nsfleet %s exited with %d" % (args[0], rc), rc == EXIT_BAD_INPUT)
+        return json.loads(stdout) if stdout.strip() else None
+
+    def inspect(self, name):
+        """The workload object, or None when there is no such workload."""
+        for workload in self.call(["ls", "--json"]):
+            if workload["name"] == name:
+                return self.call(["inspect", name])
+        return None
+
+    def list(self):
+        return [self.call(["inspect", workload["name"]]) for workload in self.call(["ls", "--json"])]

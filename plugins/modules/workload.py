@@ -1,0 +1,281 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: workload
+short_description: Manage PID- and mount-namespaced workloads on a host
+version_added: 0.1.0
+description:
+  - Create, start, stop, restart and remove a workload, a command running in its own PID namespace
+    (its init is PID 1 and reaps orphans) and a private mount namespace with its own C(/proc).
+  - Optional rootfs (entered with C(pivot_root)), mounts, hostname, user, and shared namespaces.
+  - A supervisor outside the namespace keeps the exit code and applies the restart policy; removing a workload
+    kills every process in it.
+  - A changed spec recreates the workload.
+author:
+  - nsfleet contributors
+options:
+  name:
+    description:
+      - Workload name, unique on the host.
+      - Lower-case letters, digits, V(_), V(.) and V(-), starting with a letter or digit, at most 63 characters.
+    type: str
+    required: true
+  state:
+    description:
+      - V(present) makes sure the workload exists with this spec, without starting it.
+      - V(started) makes sure it exists and runs.
+      - V(stopped) makes sure it exists and does not run; stopping sends O(stop_signal), then C(SIGKILL)
+        after O(stop_timeout).
+      - V(restarted) stops it if it runs, then starts it; always reports a change.
+      - V(absent) stops it and removes its state, spec and log.
+    type: str
+    choices: [present, started, stopped, restarted, absent]
+    default: started
+  command:
+    description:
+      - The command and its arguments. The program is looked up in C(PATH) inside O(rootfs) when it has no C(/).
+      - Required to create a workload. Without it, an existing workload is only moved to O(state), its spec unchanged.
+    type: list
+    elements: str
+  env:
+    description:
+      - Environment variables of the command, on top of C(PATH), C(HOME) and C(HOSTNAME).
+    type: dict
+  cwd:
+    description:
+      - Working directory of the command, inside O(rootfs) when set.
+    type: str
+  user:
+    description:
+      - User to run the command as, V(name), V(uid) or V(uid:gid). Names come from O(rootfs)'s own C(/etc/passwd).
+    type: str
+  hostname:
+    description:
+      - Hostname inside the workload. Implies a private UTS namespace unless O(namespaces) says otherwise.
+    type: str
+  rootfs:
+    description:
+      - Absolute path of a directory to use as the root filesystem, entered with C(pivot_root).
+      - Without it the workload sees the host's filesystem, with its own C(/proc).
+    type: path
+  mounts:
+    description:
+      - Extra mounts, made inside the workload's mount namespace.
+    type: list
+    elements: dict
+    suboptions:
+      src:
+        description:
+          - Host path to bind. Required for V(bind).
+        type: path
+      dest:
+        description:
+          - Absolute path inside the workload. It must not leave O(rootfs).
+        type: str
+        required: true
+      type:
+        description:
+          - V(bind) binds O(mounts[].src); V(tmpfs) mounts a fresh tmpfs.
+        type: str
+        choices: [bind, tmpfs]
+        default: bind
+      readonly:
+        description:
+          - Mount read-only.
+        type: bool
+        default: false
+      options:
+        description:
+          - Mount options, for example V(size=64m) for a tmpfs.
+        type: str
+  namespaces:
+    description:
+      - Namespace type (V(pid), V(mount), V(uts), V(ipc), V(net), V(cgroup)) to V(private), V(host),
+        V(workload:<name>) (share another workload's, like C(docker run --pid=container:<name>)) or V(path:<file>)
+        (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
+      - V(pid) and V(mount) default to V(private), the others to V(host).
+    type: dict
+  init:
+    description:
+      - Run nsfleet's init as PID 1; it reaps orphans, forwards signals to the command and exits with its exit code.
+      - With V(false) the command itself is PID 1, and signals it has no handler for do not reach it.
+    type: bool
+    default: true
+  stop_signal:
+    description:
+      - Signal that asks the workload to stop, by name or number.
+    type: str
+    default: SIGTERM
+  stop_timeout:
+    description:
+      - Seconds to wait after O(stop_signal) before C(SIGKILL).
+    type: float
+    default: 10
+  restart_policy:
+    description:
+      - When the supervisor restarts the command after it exits, with a backoff from 0.1 to 10 seconds.
+    type: str
+    choices: ['no', on-failure, always]
+    default: 'no'
+  recreate:
+    description:
+      - Remove and create the workload even when its spec did not change.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - nsfleet.pidns.common
+  - nsfleet.pidns.common.attributes
+seealso:
+  - module: nsfleet.pidns.workload_info
+"""
+
+EXAMPLES = r"""
+- name: Run a web server in its own PID and mount namespaces
+  nsfleet.pidns.workload:
+    name: web
+    command: [python3, -m, http.server, "8080"]
+    hostname: web
+    restart_policy: on-failure
+
+- name: Run a sidecar in the web server's PID namespace
+  nsfleet.pidns.workload:
+    name: web-sidecar
+    command: [sleep, infinity]
+    namespaces:
+      pid: workload:web
+
+- name: Run busybox from a root filesystem with a read-only data mount
+  nsfleet.pidns.workload:
+    name: box
+    rootfs: /srv/rootfs/busybox
+    command: [/bin/sh, -c, "sleep 3600"]
+    user: "65534:65534"
+    mounts:
+      - src: /srv/data
+        dest: /data
+        readonly: true
+      - type: tmpfs
+        dest: /tmp
+        options: size=16m
+
+- name: Stop it
+  nsfleet.pidns.workload:
+    name: box
+    state: stopped
+
+- name: Remove it and everything running in it
+  nsfleet.pidns.workload:
+    name: box
+    state: absent
+"""
+
+RETURN = r"""
+actions:
+  description: What the module did (or would do in check mode), in order.
+  returned: always
+  type: list
+  elements: str
+  sample: [create, start]
+workload:
+  description: The workload after the change; V(null) once removed.
+  returned: always
+  type: dict
+  contains:
+    name:
+      description: Workload name.
+      type: str
+      returned: always
+      sample: web
+    status:
+      description: V(created), V(running), V(stopped), V(exited), V(dead) (nothing runs and no exit was recorded)
+        or V(orphaned) (init runs without its supervisor).
+      type: str
+      returned: always
+      sample: running
+    exit_code:
+      description: Exit code of the last run; 128+N after death by signal N.
+      type: int
+      returned: always
+      sample: 0
+    init_host_pid:
+      description: Host PID of the workload's init (PID 1 inside), while it runs.
+      type: int
+      returned: always
+      sample: 4242
+    started_at:
+      description: When the current or last run started, UTC.
+      type: str
+      returned: always
+      sample: "2026-11-23T07:12:48Z"
+    spec_hash:
+      description: sha256 of the normalised spec; a different one means the workload is recreated.
+      type: str
+      returned: always
+    restart_count:
+      description: How many times the supervisor restarted the command.
+      type: int
+      returned: always
+      sample: 0
+    namespaces:
+      description: Namespace ids of the running workload, by type.
+      type: dict
+      returned: always
+      sample: {pid: "pid:[4026532207]", mnt: "mnt:[4026532206]"}
+    processes:
+      description: The PID mapping, every process visible in the workload's PID namespace.
+      type: list
+      elements: dict
+      returned: always
+      sample: [{host_pid: 4242, ns_pid: 1, ppid: 0, comm: nsfleet-init, state: S},
+               {host_pid: 4243, ns_pid: 2, ppid: 1, comm: python3, state: S}]
+    spec:
+      description: The normalised spec.
+      type: dict
+      returned: always
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.nsfleet.pidns.plugins.module_utils._workload_manager import WorkloadManager
+
+
+def main():
+    module = AnsibleModule(
+        argument_spec=dict(
+            name=dict(type="str", required=True),
+            state=dict(type="str", default="started", choices=["present", "started", "stopped", "restarted", "absent"]),
+            command=dict(type="list", elements="str"),
+            env=dict(type="dict"),
+            cwd=dict(type="str"),
+            user=dict(type="str"),
+            hostname=dict(type="str"),
+            rootfs=dict(type="path"),
+            mounts=dict(type="list", elements="dict", options=dict(
+                src=dict(type="path"),
+                dest=dict(type="str", required=True),
+                type=dict(type="str", default="bind", choices=["bind", "tmpfs"]),
+                readonly=dict(type="bool", default=False),
+                options=dict(type="str"),
+            )),
+            namespaces=dict(type="dict"),
+            init=dict(type="bool", default=True),
+            stop_signal=dict(type="str", default="SIGTERM"),
+            stop_timeout=dict(type="float", default=10),
+            restart_policy=dict(type="str", default="no", choices=["no", "on-failure", "always"]),
+            recreate=dict(type="bool", default=False),
+            state_dir=dict(type="path", default="/"),
+        ),
+        supports_check_mode=True,
+    )
+    WorkloadManager(module).run()
+
+
+if __name__ == "__main__":
+    main()
