@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import signal
 
-from . import libc
+from . import libc, termination
 
 # Synchronous signals describe a fault in init itself; the rest can be forwarded.
 _NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGFPE, signal.SIGILL,
@@ -92,4 +92,10 @@ def run(spawn_command, is_namespace_init):
     if not is_namespace_init:
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     main_pid = spawn_command()
-    return forward_and_reap(main_pid)
+    code = forward_and_reap(main_pid)
+    if not is_namespace_init:
+        # A real PID 1's exit kills its namespace; a subreaper's would let the
+        # workload's leftovers escape to someone else's init, so kill them here.
+        termination.kill_descendants(os.getpid())
+        reap(main_pid)
+    return code

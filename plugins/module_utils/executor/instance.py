@@ -14,7 +14,7 @@ __metaclass__ = type
 import os
 import select
 
-from . import command, filesystem, init
+from . import command, filesystem, init, libc
 from .descriptors import close_all_except
 from .identity import ProcessIdentity
 
@@ -27,7 +27,10 @@ class LaunchError(RuntimeError):
 
 
 def _setup_and_exec(spec, plan, stdio_fds, error_fd):
-    """The child's checklist. Never returns."""
+    """The child's checklist. Never returns.
+
+    No import may happen here: after pivot_root the executor's files are gone.
+    """
     try:
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
@@ -36,8 +39,7 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd):
         if spec["namespaces"]["mount"] == "private":
             filesystem.build(spec)
         if spec["hostname"]:
-            import socket  # only here: it costs milliseconds at every start
-            socket.sethostname(spec["hostname"])
+            libc.sethostname(spec["hostname"])
         if spec["init"]:
             os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace()))
         command.exec_command(spec, error_fd)

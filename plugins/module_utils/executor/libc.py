@@ -88,6 +88,11 @@ def mount(source, target, fstype, flags=0, data=None):
     )
 
 
+def sethostname(name):
+    encoded = os.fsencode(name)
+    _check(_load().sethostname(encoded, ctypes.c_size_t(len(encoded))), "sethostname")
+
+
 def umount2(target, flags=0):
     _check(_load().umount2(_path(target), ctypes.c_int(flags)), "umount2", " " + target)
 

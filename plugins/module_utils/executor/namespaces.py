@@ -52,7 +52,19 @@ class NamespacePlan:
         if "pid" in self.joins:
             libc.setns(self.joins["pid"], libc.CLONE_NEWPID)
         elif self.values.get("pid") == "private":
-            libc.unshare(libc.CLONE_NEWPID)
+            try:
+                libc.unshare(libc.CLONE_NEWPID)
+            except OSError as error:
+                if error.errno != errno.EINVAL:
+                    raise
+                # A restart: the kernel makes a new PID namespace only while
+                # pid_for_children is our own, so go back to it first.
+                own = os.open("/proc/self/ns/pid", os.O_RDONLY | os.O_CLOEXEC)
+                try:
+                    libc.setns(own, libc.CLONE_NEWPID)
+                finally:
+                    os.close(own)
+                libc.unshare(libc.CLONE_NEWPID)
 
     def enter_others(self):
         """In the child: join shared namespaces, then unshare the private ones."""

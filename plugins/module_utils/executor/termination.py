@@ -38,17 +38,20 @@ def descendants(root_pid, proc_root="/proc"):
     return found
 
 
+def kill_descendants(root_pid):
+    """SIGKILL every descendant of ``root_pid``, again for any forked meanwhile; bounded."""
+    for _ in range(KILL_ROUNDS):
+        victims = [victim for victim in descendants(root_pid) if victim.is_alive()]
+        if not victims:
+            return
+        for victim in victims:
+            victim.send_signal(signal.SIGKILL)
+        time.sleep(0.01)
+
+
 def kill_workload(init_identity, owns_pid_namespace):
     """SIGKILL the workload's processes. Returns once init is signalled (or gone)."""
-    if not owns_pid_namespace:
-        # Children first, while init still holds them as a subreaper; repeat for late forks.
-        for _ in range(KILL_ROUNDS):
-            if not init_identity.is_alive():
-                break
-            victims = descendants(init_identity.pid)
-            if not victims:
-                break
-            for victim in victims:
-                victim.send_signal(signal.SIGKILL)
-            time.sleep(0.01)
+    if not owns_pid_namespace and init_identity.is_alive():
+        # Children first, while init still holds them as a subreaper.
+        kill_descendants(init_identity.pid)
     init_identity.send_signal(signal.SIGKILL)

@@ -1,0 +1,53 @@
+import pytest
+
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import cli
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.arguments import UsageError
+
+
+def command(name):
+    return dict((cmd.name, cmd) for cmd, _ in cli.COMMANDS)[name]
+
+
+def test_run_options_and_remainder():
+    args = command("run").parse(["--rm", "--name=web", "-e", "A=1", "-e", "B", "--", "sh", "-c", "exit 3"])
+    assert args["rm"] and args["name"] == "web" and args["env"] == ["A=1", "B"]
+    assert args["remainder"] == ["sh", "-c", "exit 3"]
+    assert args["restart"] == "no" and args["detach"] is False
+
+
+def test_options_after_dashdash_belong_to_the_command():
+    assert command("run").parse(["--", "ls", "--rm"])["remainder"] == ["ls", "--rm"]
+
+
+def test_exec_takes_the_command_with_or_without_dashdash():
+    assert command("exec").parse(["web", "ps", "-ef"])["remainder"] == ["ps", "-ef"]
+    assert command("exec").parse(["web", "--", "ps"])["remainder"] == ["ps"]
+
+
+def test_rm_takes_many_names():
+    assert command("rm").parse(["-f", "a", "b"]) == {"force": True, "names": ["a", "b"]}
+
+
+@pytest.mark.parametrize("name, argv", [
+    ("run", ["--bogus"]), ("run", ["--name"]), ("run", ["--restart", "sometimes"]),
+    ("stop", []), ("inspect", ["a", "b"]), ("rm", []),
+])
+def test_usage_errors(name, argv):
+    with pytest.raises(UsageError):
+        command(name).parse(argv)
+
+
+def test_main_exit_codes(capsys):
+    assert cli.main(["--version"]) == 0
+    assert cli.main(["frobnicate"]) == 2
+    assert cli.main(["stop"]) == 2
+    assert cli.main(["run", "--help"]) == 0
+    assert "usage: nsfleet run" in capsys.readouterr().out
+
+
+def test_bad_input_names_the_parameter(capsys, tmp_path):
+    assert cli.main(["--state-dir", str(tmp_path), "run", "--rm", "--stop-timeout", "-1", "--", "/bin/true"]) == 2
+    assert "stop_timeout" in capsys.readouterr().err
+    assert cli.main(["--state-dir", str(tmp_path), "run", "--name", "../x", "--", "/bin/true"]) == 2
+    assert "name:" in capsys.readouterr().err
+    assert sorted(p.name for p in tmp_path.iterdir()) == []

@@ -1,0 +1,187 @@
+import os
+
+import pytest
+
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import SpecError, spec_hash, validate
+
+
+def no_workloads(name):
+    return False
+
+
+def check(raw, exists=no_workloads):
+    return validate(dict({"name": "ok", "command": ["/bin/true"]}, **raw), exists)
+
+
+def fails_on(param, raw, exists=no_workloads):
+    with pytest.raises(SpecError) as caught:
+        check(raw, exists)
+    assert caught.value.param == param, str(caught.value)
+    return str(caught.value)
+
+
+@pytest.fixture
+def rootfs(tmp_path):
+    for directory in ("bin", "proc", "etc", "data"):
+        (tmp_path / directory).mkdir()
+    program = tmp_path / "bin" / "app"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(0o755)
+    (tmp_path / "bin" / "notexec").write_text("")
+    (tmp_path / "etc" / "passwd").write_text("root:x:0:0::/root:/bin/sh\napp:x:1000:1001::/:/bin/sh\n")
+    (tmp_path / "etc" / "group").write_text("root:x:0:\nstaff:x:50:\n")
+    return str(tmp_path)
+
+
+def test_defaults_are_filled_in():
+    spec = check({})
+    assert spec["namespaces"]["pid"] == "private" and spec["namespaces"]["mount"] == "private"
+    assert spec["namespaces"]["uts"] == "host"
+    assert (spec["init"], spec["stop_signal"], spec["stop_timeout"], spec["restart_policy"]) == (
+        True, "SIGTERM", 10, "no")
+
+
+def test_hostname_implies_private_uts():
+    assert check({"hostname": "box"})["namespaces"]["uts"] == "private"
+
+
+@pytest.mark.parametrize("name", ["../x", "has space", "a" * 64, "Upper", "", "-lead", None])
+def test_bad_names(name):
+    fails_on("name", {"name": name})
+
+
+def test_name_of_63_characters_is_fine():
+    assert check({"name": "a" * 63})["name"] == "a" * 63
+
+
+@pytest.mark.parametrize("command", [[], "echo hi", [""], None, ["/bin/true", 3]])
+def test_bad_commands(command):
+    fails_on("command", {"command": command})
+
+
+def test_command_not_found():
+    assert "not found" in fails_on("command", {"command": ["no-such-program-here"]})
+
+
+def test_command_not_executable(tmp_path):
+    path = tmp_path / "script"
+    path.write_text("")
+    path.chmod(0o644)
+    assert "not executable" in fails_on("command", {"command": [str(path)]})
+
+
+def test_command_is_searched_in_rootfs(rootfs):
+    assert check({"rootfs": rootfs, "command": ["app"], "env": {"PATH": "/bin"}})["command"] == ["app"]
+    assert "not found" in fails_on("command", {"rootfs": rootfs, "command": ["sh"], "env": {"PATH": "/bin"}})
+    assert "not executable" in fails_on("command", {"rootfs": rootfs, "command": ["/bin/notexec"]})
+
+
+@pytest.mark.parametrize("value", ["relative/dir", "/no/such/dir", "/"])
+def test_bad_rootfs(value):
+    fails_on("rootfs", {"rootfs": value})
+
+
+def test_rootfs_with_proc_symlink(rootfs):
+    os.rmdir(os.path.join(rootfs, "proc"))
+    os.symlink("/proc", os.path.join(rootfs, "proc"))
+    assert "symlink" in fails_on("rootfs", {"rootfs": rootfs, "command": ["/bin/app"]})
+
+
+def test_mount_destination_must_be_absolute(rootfs):
+    fails_on("mounts[0].dest", {"rootfs": rootfs, "command": ["/bin/app"],
+                                "mounts": [{"src": "/tmp", "dest": "data"}]})
+
+
+def test_mount_destination_may_not_escape(rootfs):
+    assert "escapes" in fails_on("mounts[0].dest", {"rootfs": rootfs, "command": ["/bin/app"],
+                                                    "mounts": [{"src": "/tmp", "dest": "/../../etc"}]})
+    os.symlink("/etc", os.path.join(rootfs, "out"))
+    assert "symlink" in fails_on("mounts[0].dest", {"rootfs": rootfs, "command": ["/bin/app"],
+                                                    "mounts": [{"src": "/tmp", "dest": "/out/x"}]})
+
+
+def test_mount_source_must_exist(rootfs):
+    fails_on("mounts[0].src", {"rootfs": rootfs, "command": ["/bin/app"],
+                               "mounts": [{"src": "/no/such/source", "dest": "/data"}]})
+
+
+def test_mount_type_and_tmpfs(rootfs):
+    fails_on("mounts[0].type", {"mounts": [{"type": "nfs", "dest": "/tmp"}]})
+    spec = check({"rootfs": rootfs, "command": ["/bin/app"],
+                  "mounts": [{"type": "tmpfs", "dest": "/scratch", "options": ["size=1m", "mode=700"]}]})
+    assert spec["mounts"] == [{"src": "tmpfs", "dest": "/scratch", "type": "tmpfs", "readonly": False,
+                               "options": "size=1m,mode=700"}]
+
+
+def test_mount_needs_a_private_mount_namespace():
+    fails_on("mounts", {"namespaces": {"mount": "host"}, "mounts": [{"type": "tmpfs", "dest": "/tmp"}]})
+
+
+@pytest.mark.parametrize("value, normal", [("TERM", "SIGTERM"), ("sigint", "SIGINT"), (9, "SIGKILL"),
+                                           ("15", "SIGTERM")])
+def test_signals_normalise(value, normal):
+    assert check({"stop_signal": value})["stop_signal"] == normal
+
+
+def test_unknown_signal():
+    assert "unknown signal" in fails_on("stop_signal", {"stop_signal": "SIGNOPE"})
+
+
+@pytest.mark.parametrize("value", [-1, "10", True])
+def test_bad_stop_timeout(value):
+    fails_on("stop_timeout", {"stop_timeout": value})
+
+
+def test_unknown_restart_policy():
+    fails_on("restart_policy", {"restart_policy": "sometimes"})
+
+
+@pytest.mark.parametrize("namespaces, param", [
+    ({"pid": "shared"}, "namespaces.pid"),
+    ({"time": "private"}, "namespaces.time"),
+    ({"pid": "workload:ghost"}, "namespaces.pid"),
+    ({"pid": "workload:ok"}, "namespaces.pid"),
+    ({"net": "path:/no/such/ns"}, "namespaces.net"),
+    ({"user": "private"}, "namespaces.user"),
+])
+def test_bad_namespace_values(namespaces, param):
+    fails_on(param, {"namespaces": namespaces})
+
+
+def test_workload_namespace_that_exists():
+    spec = check({"namespaces": {"pid": "workload:db"}}, exists=lambda name: name == "db")
+    assert spec["namespaces"]["pid"] == "workload:db"
+
+
+def test_users(rootfs):
+    assert check({"user": "1000:50"})["user"] == {"uid": 1000, "gid": 50}
+    assert check({"user": "root"})["user"] == {"uid": 0, "gid": 0}
+    assert check({"rootfs": rootfs, "command": ["/bin/app"], "user": "app:staff"})["user"] == {"uid": 1000, "gid": 50}
+    assert "unknown user" in fails_on("user", {"user": "no-such-user-xyz"})
+    assert "unknown user" in fails_on("user", {"rootfs": rootfs, "command": ["/bin/app"], "user": "daemon"})
+
+
+def test_cwd_must_exist():
+    fails_on("cwd", {"cwd": "/no/such/dir"})
+    fails_on("cwd", {"cwd": "relative"})
+
+
+def test_unknown_parameter():
+    fails_on("colour", {"colour": "blue"})
+
+
+def test_env_values_must_be_scalars():
+    fails_on("env.X", {"env": {"X": ["a"]}})
+    assert check({"env": {"N": 3}})["env"] == {"N": "3"}
+
+
+def test_spec_hash_is_stable_and_sensitive():
+    assert spec_hash(check({})) == spec_hash(check({}))
+    assert spec_hash(check({})) != spec_hash(check({"hostname": "x"}))
+
+
+def test_validation_creates_nothing(tmp_path):
+    before = sorted(os.listdir(tmp_path))
+    with pytest.raises(SpecError):
+        check({"rootfs": str(tmp_path), "command": ["/bin/missing"]})
+    assert sorted(os.listdir(tmp_path)) == before
