@@ -109,7 +109,13 @@ class WorkloadManager:
                 self.client.call(["rm", self.name])
                 workload = None
             else:
-                workload = self.client.call([action, self.name])
+                try:
+                    workload = self.client.call([action, self.name])
+                except ExecutorError:
+                    if self.recreating():
+                        # Leave nothing half-made: a workload this run created goes again.
+                        self.client.call(["rm", "--force", self.name])
+                    raise
         if workload is not None:
             workload.pop("changed", None)
         return workload

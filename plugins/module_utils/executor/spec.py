@@ -76,6 +76,15 @@ def _is_within(base, path):
     return real == base or real.startswith(base.rstrip("/") + "/")
 
 
+def _looks_executable(path):
+    try:
+        with open(path, "rb") as program:
+            magic = program.read(4)
+    except OSError:
+        return False
+    return magic == b"\x7fELF" or magic[:2] == b"#!"
+
+
 def spec_hash(spec):
     import hashlib  # OpenSSL costs milliseconds; one-shot runs never hash
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
@@ -205,6 +214,8 @@ class _Validator:
             if os.path.isfile(host_path):
                 if not os.access(host_path, os.X_OK):
                     raise SpecError("command", "%s is not executable" % candidate)
+                if not _looks_executable(host_path):
+                    raise SpecError("command", "%s is not a program (no ELF header or #! line)" % candidate)
                 return list(command)
         where = " in rootfs %s" % rootfs if rootfs else ""
         raise SpecError("command", "%r not found%s" % (program, where))

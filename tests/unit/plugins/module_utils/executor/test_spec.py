@@ -185,3 +185,10 @@ def test_validation_creates_nothing(tmp_path):
     with pytest.raises(SpecError):
         check({"rootfs": str(tmp_path), "command": ["/bin/missing"]})
     assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_command_that_is_not_a_program(tmp_path):
+    path = tmp_path / "data"
+    path.write_text("just text\n")
+    path.chmod(0o755)
+    assert "not a program" in fails_on("command", {"command": [str(path)]})

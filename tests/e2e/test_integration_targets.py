@@ -1,0 +1,26 @@
+"""Each integration target, as a role, over SSH."""
+
+import os
+
+import pytest
+
+from conftest import TOP
+
+PLAY = """---
+- name: Integration target {target}
+  hosts: targets
+  gather_facts: false
+  roles:
+    - {target}
+"""
+
+
+@pytest.mark.parametrize("target", sorted(os.listdir(os.path.join(TOP, "tests", "integration", "targets"))))
+def test_target(playbook, tmp_path, target):
+    play = tmp_path / "play.yml"
+    play.write_text(PLAY.format(target=target))
+    state_dir = tmp_path / "host"
+    result = playbook(str(play), {"nsfleet_state_dir": str(state_dir)})
+    assert "failed=0" in result.stdout
+    # The module installed the executor, content-addressed, where DESIGN.md says.
+    assert os.access(str(state_dir / "var" / "lib" / "nsfleet" / "bin" / "nsfleet"), os.X_OK)
