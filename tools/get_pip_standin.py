@@ -6,9 +6,13 @@ installs what ansible-test asked for (the package index stays reachable).
 """
 
 import ensurepip
+import os
 import subprocess
 import sys
 
+# ensurepip points PIP_CONFIG_FILE at /dev/null in this process; the install
+# below must see the machine's pip configuration (index, certificates).
+environment = dict(os.environ)
 ensurepip.bootstrap()
 requested = [arg for arg in sys.argv[1:] if arg not in ("--no-setuptools", "--no-wheel")]
-subprocess.check_call([sys.executable, "-m", "pip", "install"] + requested)
+subprocess.check_call([sys.executable, "-m", "pip", "install"] + requested, env=environment)

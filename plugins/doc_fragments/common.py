@@ -30,11 +30,15 @@ notes:
     ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: Changes nothing on the host; a missing or outdated executor runs from Ansible's temporary directory.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation
+      indicates no change.
     support: full
 """
 
@@ -42,10 +46,14 @@ attributes:
     INFO_ATTRIBUTES = r"""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
     details: This module never changes the host; without an up-to-date executor it runs one from Ansible's temporary directory.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   idempotent:
+    description: When run twice in a row outside check mode, with the same arguments, the second invocation
+      indicates no change.
     support: full
 """

@@ -3,8 +3,7 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How modules reach the executor: install the bundle on the host, run its CLI.
 
-Private to the collection. The executor modules are imported here so that
-AnsiballZ ships every one of them; their sources become the bundle.
+Private to the collection.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -17,7 +16,7 @@ import sys
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
 from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import (  # noqa: F401 - shipped, not called
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import (
     arguments, cli, command, descriptors, filesystem, identity, init, instance, libc, namespaces, observe,
     operations, procfs, spec, state, supervisor, termination, users,
 )
@@ -26,9 +25,15 @@ EXIT_BAD_INPUT = 2
 EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
 
 
+# Imported by name so that AnsiballZ ships each one: their sources become the bundle.
+SHIPPED_MODULES = dict((module.__name__.rpartition(".")[2], module) for module in (
+    arguments, cli, command, descriptors, filesystem, identity, init, instance, libc, namespaces, observe,
+    operations, procfs, spec, state, supervisor, termination, users))
+SHIPPED_MODULES["__init__"] = executor_package
+
+
 def _read_source(filename):
-    name = filename[:-3]
-    module = executor_package if name == "__init__" else getattr(executor_package, name)
+    module = SHIPPED_MODULES[filename[:-3]]
     return module.__loader__.get_data(module.__file__).decode("utf-8")
 
 

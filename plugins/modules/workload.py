@@ -19,7 +19,7 @@ description:
     kills every process in it.
   - A changed spec recreates the workload.
 author:
-  - nsfleet contributors
+  - nsfleet contributors (@nsfleet)
 options:
   name:
     description:

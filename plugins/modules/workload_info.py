@@ -15,7 +15,7 @@ description:
   - Return one workload or every workload on the host, as the same object M(nsfleet.pidns.workload) returns,
     with the PID mapping (host PID, PID inside the namespace, parent, command) of each running one.
 author:
-  - nsfleet contributors
+  - nsfleet contributors (@nsfleet)
 options:
   name:
     description:

@@ -62,7 +62,8 @@ def test_death_by_signal_is_128_plus_n(nsfleet, signum):
 
 def test_exit_code_is_recorded_for_a_detached_workload(nsfleet):
     nsfleet.detach("quits", "/bin/sh", "-c", "sleep 0.2; exit 9")
-    workload = wait_for(lambda: (lambda w: w if w["status"] == "exited" else None)(nsfleet.inspect("quits")))
+    assert wait_for(lambda: nsfleet.inspect("quits")["status"] == "exited")
+    workload = nsfleet.inspect("quits")
     assert workload["exit_code"] == 9 and workload["init_host_pid"] is None
 
 

@@ -73,7 +73,7 @@ def test_a_polite_command_stops_on_stop_signal(nsfleet):
 
 
 def running_inits():
-    found = subprocess.run(["pgrep", "-x", "nsfleet-init"], capture_output=True, text=True).stdout.split()
+    found = subprocess.run(["pgrep", "-x", "nsfleet-init"], capture_output=True, text=True, check=False).stdout.split()
     return [int(pid) for pid in found if alive(int(pid))]
 
 
@@ -133,7 +133,7 @@ def test_concurrent_operations_serialise(nsfleet, subcommand):
     inits_before = set(running_inits())
     nsfleet("create", "--spec", "-", stdin='{"name": "race", "command": ["/bin/sleep", "1000"]}')
     runners = [subprocess.Popen([NSFLEET, "--state-dir", nsfleet.state_dir, subcommand,
-                                 "race"], stdout=subprocess.DEVNULL) for _ in range(4)]
+                                 "race"], stdout=subprocess.DEVNULL) for _runner in range(4)]
     assert [runner.wait(timeout=60) for runner in runners] == [0, 0, 0, 0]
     workload = nsfleet.inspect("race")
     assert workload["status"] == "running"

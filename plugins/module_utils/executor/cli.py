@@ -29,6 +29,10 @@ def _print_json(document):
     sys.stdout.write("\n")
 
 
+def _print_line(text):
+    sys.stdout.write(text + "\n")
+
+
 def _read_spec(source):
     import json
     try:
@@ -79,7 +83,7 @@ def spec_from_run_args(args):
         raw["env"] = _parse_env(args["env"])
     if args["mount"]:
         raw["mounts"] = [_parse_mount(text) for text in args["mount"]]
-    namespaces = dict(item.partition("=")[::2] for item in args["ns"])
+    namespaces = dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in args["ns"]))
     if namespaces:
         raw["namespaces"] = namespaces
     return raw
@@ -169,9 +173,9 @@ def cmd_ls(store, args):
     if args["json"]:
         _print_json(found)
         return 0
-    print("%-24s %-9s %9s %5s %8s" % ("NAME", "STATUS", "INIT_PID", "EXIT", "RESTARTS"))
+    _print_line("%-24s %-9s %9s %5s %8s" % ("NAME", "STATUS", "INIT_PID", "EXIT", "RESTARTS"))
     for workload in found:
-        print("%-24s %-9s %9s %5s %8s" % (
+        _print_line("%-24s %-9s %9s %5s %8s" % (
             workload["name"], workload["status"], workload["init_host_pid"] or "-",
             "-" if workload["exit_code"] is None else workload["exit_code"], workload["restart_count"]))
     return 0
@@ -187,10 +191,10 @@ def cmd_ps(store, args):
     if args["json"]:
         _print_json(processes)
         return 0
-    print("%8s %7s %7s %5s  %s" % ("HOST_PID", "NS_PID", "PPID", "STATE", "COMM"))
+    _print_line("%8s %7s %7s %5s  %s" % ("HOST_PID", "NS_PID", "PPID", "STATE", "COMM"))
     for process in processes:
-        print("%8d %7d %7d %5s  %s" % (process["host_pid"], process["ns_pid"], process["ppid"],
-                                        process["state"], process["comm"]))
+        _print_line("%8d %7d %7d %5s  %s" % (
+            process["host_pid"], process["ns_pid"], process["ppid"], process["state"], process["comm"]))
     return 0
 
 
@@ -240,7 +244,7 @@ COMMANDS = (
 def usage():
     lines = ["usage: nsfleet [--state-dir DIR] COMMAND [OPTIONS]", "",
              "Run and manage PID- and mount-namespaced workloads on this host.", "", "commands:"]
-    lines += ["  %-9s %s" % (command.name, command.help_text) for command, _ in COMMANDS]
+    lines += ["  %-9s %s" % (command.name, command.help_text) for command, _handler in COMMANDS]
     lines += ["", "options:", "  --state-dir DIR  root of the state layout (default: $NSFLEET_STATE_DIR or /)",
               "  --version        print the version", "", "'nsfleet COMMAND --help' describes a command."]
     return "\n".join(lines) + "\n"
@@ -259,7 +263,7 @@ def main(argv=None):
     if argv[0] == "--version":
         sys.stdout.write("nsfleet %s\n" % __version__)
         return 0
-    handlers = dict((command.name, (command, handler)) for command, handler in COMMANDS)
+    handlers = dict((entry[0].name, entry) for entry in COMMANDS)
     if argv[0] not in handlers:
         sys.stderr.write("nsfleet: unknown command %r\n\n%s" % (argv[0], usage()))
         return EXIT_BAD_INPUT

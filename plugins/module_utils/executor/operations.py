@@ -42,7 +42,7 @@ def join_fds(store, spec):
     fds = {}
     try:
         for nstype, value in spec["namespaces"].items():
-            kind, _, target = value.partition(":")
+            kind, _sep, target = value.partition(":")
             if kind == "path":
                 fds[nstype] = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
             elif kind == "workload":
@@ -260,4 +260,3 @@ def _read_handshake(read_fd):
         return json.loads(b"".join(chunks).decode())
     except ValueError:
         return {"error": "the supervisor exited before starting the workload"}
-

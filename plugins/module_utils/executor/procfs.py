@@ -30,7 +30,7 @@ class ProcStat:
 
 def parse_stat(pid, text):
     """Parse /proc/PID/stat. comm may hold spaces and ')' so split at the last ')'."""
-    head, _, tail = text.rpartition(")")
+    head, _paren, tail = text.rpartition(")")
     comm = head.partition("(")[2]
     fields = tail.split()
     # fields[0] is field 3 (state); start time is field 22.

@@ -162,7 +162,7 @@ class _Validator:
             if nstype == "user" and value == "private":
                 raise SpecError(param, "private user namespaces are not supported yet")
             return value
-        kind, _, target = value.partition(":")
+        kind, _sep, target = value.partition(":")
         if kind == "workload":
             validate_name(target, param)
             if target == name:
@@ -318,4 +318,3 @@ class _Validator:
 def validate(raw, workload_exists):
     """Normalise ``raw`` into a spec; ``workload_exists(name)`` answers for workload:<name>."""
     return _Validator(raw, workload_exists).run()
-

@@ -91,11 +91,11 @@ class Supervisor:
             identity, failure = None, "start: %s" % error
         finally:
             plan.close()
-        if identity is not None and failure is not None:
-            code = init.exit_code(os.waitpid(identity.pid, 0)[1])
         if failure is not None:
-            self.recorder.record(status="exited", exit_code=127 if identity is None else code,
-                                 error=failure, init=None, finished_at=now_iso())
+            # The child is exiting after a failed set-up; reap it for its code.
+            code = 127 if identity is None else init.exit_code(os.waitpid(identity.pid, 0)[1])
+            self.recorder.record(status="exited", exit_code=code, error=failure, init=None,
+                                 finished_at=now_iso())
             if on_started:
                 on_started({"error": failure})
             return None, failure

@@ -40,7 +40,7 @@ def descendants(root_pid, proc_root="/proc"):
 
 def kill_descendants(root_pid):
     """SIGKILL every descendant of ``root_pid``, again for any forked meanwhile; bounded."""
-    for _ in range(KILL_ROUNDS):
+    for _round in range(KILL_ROUNDS):
         victims = [victim for victim in descendants(root_pid) if victim.is_alive()]
         if not victims:
             return

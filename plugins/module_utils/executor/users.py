@@ -55,7 +55,7 @@ def resolve(user, rootfs=None):
 
     Raises LookupError with a message fit for the user.
     """
-    user_part, _, group_part = user.partition(":")
+    user_part, _sep, group_part = user.partition(":")
     if user_part.isdigit():
         uid, gid = int(user_part), int(user_part)
     else:

@@ -38,7 +38,7 @@ def test_install_writes_only_on_change(tmp_path):
 def test_bundle_runs_and_unpacks_once(tmp_path):
     path = str(tmp_path / "nsfleet")
     bundle.install(bundle.build(bundle.read_from_directory(EXECUTOR_DIR), sys.executable), path)
-    for _ in range(2):
+    for _run in range(2):
         result = subprocess.run([path, "--version"], capture_output=True, text=True, check=True)
         assert result.stdout.startswith("nsfleet ")
     caches = [name for name in os.listdir(tmp_path) if name.startswith(".nsfleet-")]
@@ -53,7 +53,7 @@ def test_bundle_runs_where_it_cannot_unpack():
         bundle.install(bundle.build(bundle.read_from_directory(EXECUTOR_DIR), "/usr/bin/python3"), path)
         os.chmod(directory, 0o555)
         result = subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", path, "--version"],
-                                capture_output=True, text=True, cwd="/")
+                                capture_output=True, text=True, cwd="/", check=False)
         assert result.returncode == 0, result.stderr
         assert not [name for name in os.listdir(directory) if name.startswith(".nsfleet-")]
     finally:

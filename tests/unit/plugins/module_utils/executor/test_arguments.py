@@ -5,7 +5,7 @@ from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.arguments i
 
 
 def command(name):
-    return dict((cmd.name, cmd) for cmd, _ in cli.COMMANDS)[name]
+    return dict((entry[0].name, entry[0]) for entry in cli.COMMANDS)[name]
 
 
 def test_run_options_and_remainder():
