@@ -14,7 +14,7 @@ TEST_PACKAGES := openssh-server openssh-client busybox-static util-linux procps 
 BENCH_PACKAGES := runc busybox-static util-linux prometheus-process-exporter
 
 .PHONY: all demo test bench system-packages bench-packages venv bundle collection \
-        test-unit test-functional test-e2e test-sanity test-lint clean
+        test-unit test-functional test-e2e test-sanity test-lint clean demo-clean
 
 all: collection
 
@@ -43,10 +43,18 @@ collection: venv
 	$(VENV)/bin/ansible-galaxy collection install --force -p $(COLLECTIONS) .build/dist/nsfleet-pidns-*.tar.gz >/dev/null
 	@echo "collection installed in $(COLLECTION_DIR)"
 
-demo: venv
+# Targets run modules with the host's own Python, as a remote host would.
+TARGET_PYTHON ?= /usr/bin/python3
+DEMO := $(VENV)/bin/ansible-playbook -i localhost, -c local -e ansible_python_interpreter=$(TARGET_PYTHON) playbooks/demo.yml
+
+demo:
 	@tools/require-root "make demo creates namespaces"
-	@$(MAKE) --no-print-directory collection
-	$(VENV)/bin/ansible-playbook -i localhost, -c local playbooks/demo.yml
+	@$(MAKE) --no-print-directory venv collection
+	$(DEMO)
+
+demo-clean: venv
+	@tools/require-root "make demo-clean removes namespaced workloads"
+	$(DEMO) -e demo_state=absent
 
 test: system-packages venv bundle collection test-unit test-functional test-e2e test-sanity test-lint
 
@@ -64,8 +72,8 @@ test-e2e: venv collection
 test-sanity: venv
 	tools/ansible-sanity $(VENV)
 
-test-lint: venv
-	$(VENV)/bin/ansible-lint --offline -q playbooks roles
+test-lint: venv collection
+	$(VENV)/bin/ansible-lint --offline playbooks $(wildcard roles)
 
 bench: venv bundle bench-packages
 	$(VPY) tools/bench.py

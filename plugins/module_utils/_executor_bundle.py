@@ -16,14 +16,17 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import binascii
 import hashlib
+import json
 import os
 import sys
+import zlib
 
 # Every file of the executor package. A unit test checks this against the directory.
 EXECUTOR_MODULES = (
     "__init__.py", "arguments.py", "cli.py", "command.py", "descriptors.py", "filesystem.py", "identity.py", "init.py",
-    "instance.py", "libc.py", "namespaces.py", "observe.py", "operations.py", "procfs.py", "spec.py",
+    "instance.py", "joins.py", "libc.py", "namespaces.py", "observe.py", "operations.py", "procfs.py", "signals.py", "spec.py",
     "state.py", "supervisor.py", "termination.py", "users.py",
 )
 PACKAGE = "nsfleet_executor"
@@ -40,8 +43,12 @@ DIGEST = %(digest)r
 
 
 def unpack(target):
+    import binascii
+    import json
+    import zlib
+    sources = json.loads(zlib.decompress(binascii.a2b_base64(SOURCES)).decode("utf-8"))
     temp = "%%s.%%d.tmp" %% (target, os.getpid())
-    for path, text in SOURCES.items():
+    for path, text in sources.items():
         full_path = os.path.join(temp, path)
         os.makedirs(os.path.dirname(full_path), exist_ok=True)
         with open(full_path, "w", encoding="utf-8") as source:
@@ -71,18 +78,28 @@ def load():
     try:
         unpack(os.path.join(temp, "lib"))
         sys.path.insert(0, os.path.join(temp, "lib"))
-        for path in SOURCES:
-            __import__(path[:-3].replace("/", ".").replace(".__init__", ""))
+        for path in sorted(os.listdir(os.path.join(temp, "lib", "nsfleet_executor"))):
+            if path.endswith(".py"):
+                __import__("nsfleet_executor." + path[:-3] if path != "__init__.py" else "nsfleet_executor")
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
 
-SOURCES = %(sources)s
+# The executor package as base64(zlib(JSON {path: text})): every run parses
+# this literal, so the smaller the better.
+SOURCES = (
+%(sources)s
+)
 
 if __name__ == "__main__":
     load()
     from nsfleet_executor.cli import main
-    sys.exit(main())
+    code = main(bundle_path=os.path.abspath(__file__))
+    # Nothing is left to clean up: skip interpreter teardown, which a one-shot
+    # run would otherwise spend milliseconds on.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 '''
 
 
@@ -92,7 +109,9 @@ def build(read_source, interpreter=DEFAULT_INTERPRETER):
     sources_digest = hashlib.sha256()
     for path in sorted(sources):
         sources_digest.update(path.encode("utf-8") + b"\0" + sources[path].encode("utf-8") + b"\0")
-    literal = "{\n%s}" % "".join("    %r: %r,\n" % (path, sources[path]) for path in sorted(sources))
+    packed = binascii.b2a_base64(zlib.compress(json.dumps(sources, sort_keys=True).encode("utf-8"), 9),
+                                 newline=False).decode("ascii")
+    literal = "".join("    %r\n" % packed[start:start + 96] for start in range(0, len(packed), 96))
     script = _SCRIPT % {"interpreter": interpreter, "digest": sources_digest.hexdigest(), "sources": literal}
     return script.encode("utf-8")
 

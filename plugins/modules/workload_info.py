@@ -66,7 +66,7 @@ workloads:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils._executor_client import ExecutorClient, ExecutorError
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import NAME_PATTERN
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import is_valid_name
 
 
 def main():
@@ -78,7 +78,7 @@ def main():
         supports_check_mode=True,
     )
     name = module.params["name"]
-    if name is not None and not NAME_PATTERN.match(name):
+    if name is not None and not is_valid_name(name):
         module.fail_json(msg="name: %r is not a valid workload name" % name)
     client = ExecutorClient(module, module.params["state_dir"], may_install=False)
     try:

@@ -91,38 +91,43 @@ def spec_from_run_args(args):
 
 def _workloads(store):
     from .operations import Workloads
-    return Workloads(store)
+    return Workloads(store, _BUNDLE_PATH[0])
+
+
+# The running nsfleet bundle, when there is one: supervisors are started from it.
+_BUNDLE_PATH = [None]
 
 
 def cmd_run(store, args):
-    from .operations import join_fds, validate
+    from .joins import open_joined
+    from .spec import validate
     from .supervisor import NullRecorder, StateRecorder, Supervisor
 
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
     raw = spec_from_run_args(args)
-    workloads = _workloads(store)
     if args["detach"]:
         if args["rm"]:
             raise SpecError("--rm", "cannot be combined with --detach")
+        workloads = _workloads(store)
         workloads.create(raw)
         _print_json(workloads.start(raw["name"])[0])
         return 0
     # One-shot without a name keeps no state, like unshare; a named run is visible to ls.
     keep_state = bool(args["name"])
-    spec = validate(store, raw)
+    spec = validate(raw, store.exists)
     if keep_state:
-        workloads.create(raw)
+        _workloads(store).create(raw)
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
-    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: join_fds(store, wanted), detached=False)
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False)
     failures = []
     code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
     if failures and failures[0]:
         sys.stderr.write("nsfleet: %s\n" % failures[0])
     if keep_state and args["rm"]:
-        workloads.remove(spec["name"], force=True)
+        _workloads(store).remove(spec["name"], force=True)
     return 127 if code is None else code
 
 
@@ -198,6 +203,17 @@ def cmd_ps(store, args):
     return 0
 
 
+def cmd_supervise(store, args):
+    from .supervisor import report_to_starter, run_detached
+
+    handshake_fd = int(args["handshake_fd"])
+    try:
+        return run_detached(store, args["name"], handshake_fd)
+    except BaseException as error:  # noqa: B902 - the starter waits for a word either way
+        report_to_starter(handshake_fd, {"error": "supervisor: %s" % error})
+        return EXIT_FAILED
+
+
 def cmd_exec(store, args):
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
@@ -239,6 +255,11 @@ COMMANDS = (
     (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
              remainder="CMD [ARG...]"), cmd_exec),
 )
+# Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
+_INTERNAL_COMMANDS = (
+    (Command("_supervise", "Supervise a workload (internal).",
+             (Option(("--handshake-fd",), "handshake_fd", metavar="FD"),), ("name",)), cmd_supervise),
+)
 
 
 def usage():
@@ -250,7 +271,9 @@ def usage():
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None):
+def main(argv=None, bundle_path=None):
+    """``bundle_path``: the nsfleet executable this runs from, if any."""
+    _BUNDLE_PATH[0] = bundle_path
     argv = sys.argv[1:] if argv is None else list(argv)
     state_dir = None
     if argv[:1] == ["--state-dir"] and len(argv) > 1:
@@ -263,7 +286,7 @@ def main(argv=None):
     if argv[0] == "--version":
         sys.stdout.write("nsfleet %s\n" % __version__)
         return 0
-    handlers = dict((entry[0].name, entry) for entry in COMMANDS)
+    handlers = dict((entry[0].name, entry) for entry in COMMANDS + _INTERNAL_COMMANDS)
     if argv[0] not in handlers:
         sys.stderr.write("nsfleet: unknown command %r\n\n%s" % (argv[0], usage()))
         return EXIT_BAD_INPUT
@@ -280,14 +303,13 @@ def main(argv=None):
 
 
 def _dispatch(handler, state_dir, args):
-    from .state import LockTimeout, StateStore
-    from .operations import OperationError
+    from .state import StateStore
 
     try:
         return handler(StateStore(state_dir), args)
     except SpecError as error:
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_BAD_INPUT
-    except (OperationError, LockTimeout, OSError) as error:
+    except (RuntimeError, OSError) as error:  # OperationError, JoinError, LockTimeout: all say why
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_FAILED

@@ -10,10 +10,9 @@ __metaclass__ = type
 import errno
 import os
 import select
-import signal
 import time
 
-from . import procfs
+from . import procfs, signals
 
 
 class ProcessIdentity:
@@ -67,7 +66,7 @@ class ProcessIdentity:
         if pidfd is None:
             return False
         try:
-            signal.pidfd_send_signal(pidfd, signum)
+            signals.pidfd_send_signal(pidfd, signum)
             return True
         except ProcessLookupError:
             return False

@@ -12,16 +12,14 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import signal
 
-from . import libc, termination
+from . import libc, signals, termination
 
 # Synchronous signals describe a fault in init itself; the rest can be forwarded.
-_NOT_FORWARDED = {signal.SIGKILL, signal.SIGSTOP, signal.SIGCHLD, signal.SIGFPE, signal.SIGILL,
-                  signal.SIGSEGV, signal.SIGBUS, signal.SIGABRT, signal.SIGTRAP, signal.SIGSYS}
-FORWARDED_SIGNALS = frozenset(sig for sig in signal.valid_signals()
-                              if sig not in _NOT_FORWARDED and sig < signal.SIGRTMIN)
-WAITED_SIGNALS = FORWARDED_SIGNALS | {signal.SIGCHLD}
+_NOT_FORWARDED = signals.SYNCHRONOUS | {signals.SIGKILL, signals.SIGSTOP, signals.SIGCHLD}
+FORWARDED_SIGNALS = frozenset(sig for sig in signals.valid_signals()
+                              if sig not in _NOT_FORWARDED and sig < signals.SIGRTMIN)
+WAITED_SIGNALS = FORWARDED_SIGNALS | {signals.SIGCHLD}
 # Wake up now and then even without a signal, so no wait is unbounded.
 _WAKE_SECONDS = 5.0
 
@@ -34,7 +32,7 @@ def exit_code(wait_status):
 
 
 def block_signals():
-    signal.pthread_sigmask(signal.SIG_BLOCK, WAITED_SIGNALS)
+    signals.pthread_sigmask(signals.SIG_BLOCK, WAITED_SIGNALS)
 
 
 def reset_signals():
@@ -43,14 +41,14 @@ def reset_signals():
     Python ignores SIGPIPE and SIGXFSZ at start, and ignored signals survive
     exec, so every disposition is reset, not only those init touched.
     """
-    for sig in signal.valid_signals():
-        if sig in (signal.SIGKILL, signal.SIGSTOP):
+    for sig in signals.valid_signals():
+        if sig in (signals.SIGKILL, signals.SIGSTOP) or signals.get_handler(sig) in (signals.SIG_DFL, None):
             continue
         try:
-            signal.signal(sig, signal.SIG_DFL)
+            signals.set_handler(sig, signals.SIG_DFL)
         except (OSError, ValueError):
             pass
-    signal.pthread_sigmask(signal.SIG_SETMASK, ())
+    signals.pthread_sigmask(signals.SIG_SETMASK, ())
 
 
 def reap(main_pid):
@@ -70,8 +68,8 @@ def reap(main_pid):
 def forward_and_reap(main_pid):
     """Loop until the main child exits; returns its exit code."""
     while True:
-        info = signal.sigtimedwait(WAITED_SIGNALS, _WAKE_SECONDS)
-        if info is not None and info.si_signo != signal.SIGCHLD:
+        info = signals.sigtimedwait(WAITED_SIGNALS, _WAKE_SECONDS)
+        if info is not None and info.si_signo != signals.SIGCHLD:
             try:
                 os.kill(main_pid, info.si_signo)
             except ProcessLookupError:

@@ -10,16 +10,16 @@ __metaclass__ = type
 import json
 import os
 import select
-import signal
+import sys
 
-from . import command, observe, spec as spec_module, termination
+from . import command, observe, signals, spec as spec_module, termination
 from .descriptors import close_all_except
 from .init import exit_code
-from .libc import set_process_name
 from .instance import SETUP_TIMEOUT_SECONDS
-from .namespaces import PROC_NS_NAMES, NamespacePlan
+from .joins import JoinError, open_joined
+from .namespaces import NamespacePlan
 from .spec import spec_hash
-from .supervisor import StateRecorder, Supervisor, now_iso
+from .supervisor import now_iso, report_to_starter, run_detached
 
 # How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
 STOP_GRACE_SECONDS = 5.0
@@ -33,38 +33,11 @@ def validate(store, raw):
     return spec_module.validate(raw, store.exists)
 
 
-def join_fds(store, spec):
-    """Open the namespace files a spec joins, proving each owning process first.
-
-    Runs in the supervisor at every instance start, so a restart joins the
-    shared workload's current instance.
-    """
-    fds = {}
-    try:
-        for nstype, value in spec["namespaces"].items():
-            kind, _sep, target = value.partition(":")
-            if kind == "path":
-                fds[nstype] = os.open(target, os.O_RDONLY | os.O_CLOEXEC)
-            elif kind == "workload":
-                other = observe.observe(store, target)
-                pidfd = other.init.open_pidfd() if other is not None and other.init else None
-                if pidfd is None:
-                    raise OperationError("namespaces.%s: workload %r is not running" % (nstype, target))
-                try:
-                    fds[nstype] = os.open("/proc/%d/ns/%s" % (other.init.pid, PROC_NS_NAMES[nstype]),
-                                          os.O_RDONLY | os.O_CLOEXEC)
-                finally:
-                    os.close(pidfd)
-    except BaseException:
-        for fd in fds.values():
-            os.close(fd)
-        raise
-    return fds
-
-
 class Workloads:
-    def __init__(self, store):
+    def __init__(self, store, executable=None):
+        """``executable``: the nsfleet bundle, to start supervisors as fresh processes; None runs them forked."""
         self.store = store
+        self.executable = executable
 
     def _require(self, name):
         spec_module.validate_name(name)
@@ -112,7 +85,7 @@ class Workloads:
                 return observe.workload_object(observation), False
             if observation.is_active:
                 self._stop_locked(observation, force=True)
-            result = self._spawn_supervisor(name, observation.spec, observation.state.get("restart_count", 0))
+            result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to start: %s" % (name, result["error"]))
             return self.inspect(name), True
@@ -130,7 +103,7 @@ class Workloads:
             observation = self._require(name)
             if observation.is_active:
                 self._stop_locked(observation, force=False)
-            result = self._spawn_supervisor(name, observation.spec, observation.state.get("restart_count", 0))
+            result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to restart: %s" % (name, result["error"]))
             return self.inspect(name), True
@@ -151,7 +124,10 @@ class Workloads:
             raise OperationError("workload %r is not running" % name)
         spec = dict(observation.spec, namespaces=dict(
             (nstype, "workload:" + name) for nstype in ("pid", "mount", "uts", "ipc", "net", "cgroup")))
-        fds = join_fds(self.store, spec)
+        try:
+            fds = open_joined(self.store, spec)
+        except JoinError as error:
+            raise OperationError(str(error))
         plan = NamespacePlan(spec["namespaces"], fds)
         try:
             plan.prepare_pid()
@@ -182,15 +158,15 @@ class Workloads:
         if supervisor is not None:
             if force and observation.init_alive:
                 termination.kill_workload(observation.init, owns_pidns)
-            supervisor.send_signal(signal.SIGTERM)
+            supervisor.send_signal(signals.SIGTERM)
             if not supervisor.wait_gone(timeout + STOP_GRACE_SECONDS):
-                supervisor.send_signal(signal.SIGKILL)
+                supervisor.send_signal(signals.SIGKILL)
                 supervisor.wait_gone(STOP_GRACE_SECONDS)
         init_identity = observation.init
         if init_identity is not None and init_identity.is_alive():
             # Orphaned: no supervisor to ask, so do its job with a verified pidfd.
             if not force:
-                init_identity.send_signal(signal.Signals[spec["stop_signal"]])
+                init_identity.send_signal(signals.number(spec["stop_signal"]))
                 init_identity.wait_gone(timeout)
             termination.kill_workload(init_identity, owns_pidns)
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
@@ -199,13 +175,13 @@ class Workloads:
         elif self.store.read_state(observation.name).get("status") == "running":
             self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
 
-    def _spawn_supervisor(self, name, spec, restart_count):
+    def _spawn_supervisor(self, name):
         """Start a detached supervisor (double fork, setsid) and wait for its first instance."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
         pid = os.fork()
         if pid == 0:
             os.close(read_fd)
-            self._become_supervisor(name, spec, restart_count, write_fd)
+            self._become_supervisor(name, write_fd)
         os.close(write_fd)
         os.waitpid(pid, 0)
         try:
@@ -213,9 +189,13 @@ class Workloads:
         finally:
             os.close(read_fd)
 
-    def _become_supervisor(self, name, spec, restart_count, handshake_fd):
-        """In the forked child: detach, then supervise. Never returns."""
-        code = 0
+    def _become_supervisor(self, name, handshake_fd):
+        """In the forked child: detach, then become the supervisor. Never returns.
+
+        From the bundle, the supervisor is a fresh interpreter that imports
+        only what it needs: it lives as long as the workload, and memory per
+        workload matters.
+        """
         try:
             os.setsid()
             if os.fork() != 0:
@@ -225,24 +205,14 @@ class Workloads:
             for fd in (0, 1, 2):
                 os.dup2(null_fd, fd)
             os.close(null_fd)
-            log_fd = self.store.open_log(name)
-            set_process_name("nsfleet-sup")
-
-            def on_started(result):
-                os.write(handshake_fd, json.dumps(result).encode())
-                os.close(handshake_fd)
-
-            supervisor = Supervisor(spec, StateRecorder(self.store, name),
-                                    (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
-                                    lambda wanted: join_fds(self.store, wanted), detached=True)
-            supervisor.run(restart_count, on_started)
+            if self.executable:
+                os.set_inheritable(handshake_fd, True)
+                os.execv(sys.executable, [sys.executable, "-IS", self.executable, "--state-dir", self.store.root,
+                                          "_supervise", name, "--handshake-fd", str(handshake_fd)])
+            os._exit(run_detached(self.store, name, handshake_fd))
         except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
-            try:
-                os.write(handshake_fd, json.dumps({"error": "supervisor: %s" % error}).encode())
-            except OSError:
-                pass
-            code = 1
-        os._exit(code)
+            report_to_starter(handshake_fd, {"error": "supervisor: %s" % error})
+        os._exit(1)
 
 
 def _read_handshake(read_fd):

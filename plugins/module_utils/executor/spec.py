@@ -12,15 +12,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import re
-import signal
 
-from . import users
+from . import signals, users
 
-NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,62}$")
-HOSTNAME_PATTERN = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$")
+# Checked by hand, not with re: importing re costs more than a whole one-shot run.
+_NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_NAME_REST = _NAME_FIRST | frozenset("_.-")
+_HOSTNAME_FIRST = _NAME_FIRST | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 RESTART_POLICIES = ("no", "on-failure", "always")
 MOUNT_TYPES = ("bind", "tmpfs")
@@ -41,8 +41,18 @@ class SpecError(ValueError):
         self.reason = reason
 
 
+def _matches(text, first, rest, longest):
+    return (isinstance(text, str) and 0 < len(text) <= longest and text[0] in first
+            and all(character in rest for character in text[1:]))
+
+
+def is_valid_name(name):
+    """^[a-z0-9][a-z0-9_.-]{0,62}$, the workload name contract."""
+    return _matches(name, _NAME_FIRST, _NAME_REST, 63)
+
+
 def validate_name(name, param="name"):
-    if not isinstance(name, str) or not NAME_PATTERN.match(name):
+    if not is_valid_name(name):
         raise SpecError(param, "%r is not a valid workload name (lower-case letters, digits, '_', '.', '-'; "
                                "starts with a letter or digit; at most 63 characters)" % (name,))
     return name
@@ -57,9 +67,11 @@ def signal_name(value, param="stop_signal"):
         number = None
     try:
         if number is not None:
-            return signal.Signals(number).name
-        return signal.Signals[text if text.startswith("SIG") else "SIG" + text].name
-    except (KeyError, ValueError):
+            return signals.name_of(number)
+        name = text if text.startswith("SIG") else "SIG" + text
+        signals.number(name)
+        return name
+    except KeyError:
         raise SpecError(param, "unknown signal %r" % (value,))
 
 
@@ -87,6 +99,7 @@ def _looks_executable(path):
 
 def spec_hash(spec):
     import hashlib  # OpenSSL costs milliseconds; one-shot runs never hash
+    import json
     canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
@@ -186,7 +199,7 @@ class _Validator:
                 raise SpecError("env", "invalid variable name %r" % (key,))
             if isinstance(value, (dict, list)) or value is None:
                 raise SpecError("env.%s" % key, "must be a string, got %r" % (value,))
-            result[key] = value if isinstance(value, str) else json.dumps(value)
+            result[key] = value if isinstance(value, str) else _json_text(value)
         return result
 
     @staticmethod
@@ -243,7 +256,7 @@ class _Validator:
     def hostname(hostname):
         if not hostname:
             return None
-        if not isinstance(hostname, str) or not HOSTNAME_PATTERN.match(hostname):
+        if not _matches(hostname, _HOSTNAME_FIRST, _HOSTNAME_REST, 64):
             raise SpecError("hostname", "%r is not a valid hostname" % (hostname,))
         return hostname
 
@@ -313,6 +326,11 @@ class _Validator:
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+
+def _json_text(value):
+    import json
+    return json.dumps(value)
 
 
 def validate(raw, workload_exists):

@@ -18,7 +18,6 @@ __metaclass__ = type
 
 import errno
 import fcntl
-import json
 import os
 import time
 
@@ -30,6 +29,7 @@ class LockTimeout(RuntimeError):
 
 
 def atomic_write_json(path, document):
+    import json  # state is only touched by commands that keep it; one-shot runs skip json
     directory = os.path.dirname(path)
     temp_path = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
     fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
@@ -49,6 +49,7 @@ def atomic_write_json(path, document):
 
 
 def read_json(path):
+    import json
     try:
         with open(path) as json_file:
             return json.load(json_file)

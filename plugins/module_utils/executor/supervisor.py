@@ -14,10 +14,9 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import signal
 import time
 
-from . import init, instance, procfs, termination
+from . import init, instance, procfs, signals, termination
 from .identity import ProcessIdentity
 from .namespaces import NamespacePlan
 
@@ -50,6 +49,31 @@ class StateRecorder:
 
     def record(self, **changes):
         return self.store.update_state(self.name, **changes)
+
+
+def report_to_starter(handshake_fd, result):
+    """Tell ``nsfleet start`` how the first instance went, once; then the pipe closes."""
+    import json
+    try:
+        os.write(handshake_fd, json.dumps(result).encode("utf-8"))
+        os.close(handshake_fd)
+    except OSError:
+        pass
+
+
+def run_detached(store, name, handshake_fd):
+    """The detached supervisor of workload ``name``: log as output, state recorded. Returns an exit code."""
+    from .joins import open_joined
+    from .libc import set_process_name
+
+    set_process_name("nsfleet-sup")
+    spec = store.read_spec(name)
+    state = store.read_state(name) or {}
+    log_fd = store.open_log(name)
+    supervisor = Supervisor(spec, StateRecorder(store, name), (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
+                            lambda wanted: open_joined(store, wanted), detached=True)
+    supervisor.run(state.get("restart_count", 0), lambda result: report_to_starter(handshake_fd, result))
+    return 0
 
 
 class Supervisor:
@@ -87,7 +111,7 @@ class Supervisor:
         try:
             plan.joins = self.join_resolver(self.spec)
             identity, failure = instance.launch(self.spec, plan, self.stdio_fds)
-        except (OSError, RuntimeError) as error:
+        except (OSError, RuntimeError) as error:  # JoinError is a RuntimeError
             identity, failure = None, "start: %s" % error
         finally:
             plan.close()
@@ -114,8 +138,8 @@ class Supervisor:
             timeout = _WAKE_SECONDS
             if self.stop_deadline is not None:
                 timeout = max(0.0, min(timeout, self.stop_deadline - time.monotonic()))
-            info = signal.sigtimedwait(init.WAITED_SIGNALS, timeout)
-            if info is not None and info.si_signo != signal.SIGCHLD:
+            info = signals.sigtimedwait(init.WAITED_SIGNALS, timeout)
+            if info is not None and info.si_signo != signals.SIGCHLD:
                 self.on_signal(info.si_signo, identity)
             pid, status = os.waitpid(identity.pid, os.WNOHANG)
             if pid == identity.pid:
@@ -125,11 +149,11 @@ class Supervisor:
                 termination.kill_workload(identity, owns_pid_namespace)
 
     def on_signal(self, signum, identity):
-        if signum == signal.SIGTERM and self.detached:
+        if signum == signals.SIGTERM and self.detached:
             if not self.stop_requested:
                 self.stop_requested = True
                 self.stop_deadline = time.monotonic() + self.spec["stop_timeout"]
-                os.kill(identity.pid, signal.Signals[self.spec["stop_signal"]])
+                os.kill(identity.pid, signals.number(self.spec["stop_signal"]))
             return
         try:
             os.kill(identity.pid, signum)
@@ -143,7 +167,7 @@ class Supervisor:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            info = signal.sigtimedwait(init.WAITED_SIGNALS, remaining)
-            if info is not None and info.si_signo == signal.SIGTERM:
+            info = signals.sigtimedwait(init.WAITED_SIGNALS, remaining)
+            if info is not None and info.si_signo == signals.SIGTERM:
                 self.stop_requested = True
                 return True

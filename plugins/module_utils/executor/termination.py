@@ -13,10 +13,9 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import signal
 import time
 
-from . import procfs
+from . import procfs, signals
 from .identity import ProcessIdentity
 
 KILL_ROUNDS = 50
@@ -45,7 +44,7 @@ def kill_descendants(root_pid):
         if not victims:
             return
         for victim in victims:
-            victim.send_signal(signal.SIGKILL)
+            victim.send_signal(signals.SIGKILL)
         time.sleep(0.01)
 
 
@@ -54,4 +53,4 @@ def kill_workload(init_identity, owns_pid_namespace):
     if not owns_pid_namespace and init_identity.is_alive():
         # Children first, while init still holds them as a subreaper.
         kill_descendants(init_identity.pid)
-    init_identity.send_signal(signal.SIGKILL)
+    init_identity.send_signal(signals.SIGKILL)
