@@ -28,9 +28,10 @@ bench-packages:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tests/requirements.txt
+$(VENV)/.installed: tests/requirements.txt agent/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
+	$(VPY) -m pip install --quiet --disable-pip-version-check ./agent
 	touch $@
 
 # The executor as the single file the modules install on hosts.

@@ -1,0 +1,85 @@
+"""nsfleet-agent's command line, in node_exporter's style."""
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from . import __version__
+from .collector import NsfleetCollector
+from .server import make_server, serve_in_thread
+from .web_config import WebConfigError, load
+
+LOG = logging.getLogger("nsfleet_agent")
+DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9633"
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="nsfleet-agent",
+        description="Export PID namespaces as Prometheus metrics: processes per namespace, how namespaces nest, "
+                    "and each process's host PID and PID inside its namespace, labelled with nsfleet workloads.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
+                        metavar="HOST:PORT", help="address to serve /metrics on; ':9633' for every address")
+    parser.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH",
+                        help="path under which to expose metrics")
+    parser.add_argument("--web.config.file", dest="web_config_file", default=None, metavar="FILE",
+                        help="exporter-toolkit web config: TLS (tls_server_config) and basic auth "
+                             "(basic_auth_users, bcrypt hashes)")
+    parser.add_argument("--path.procfs", dest="procfs", default="/proc", metavar="DIR", help="procfs mount point")
+    parser.add_argument("--path.state", dest="state_dir", default="/run/nsfleet", metavar="DIR",
+                        help="nsfleet's live state dir, for workload names")
+    parser.add_argument("--collector.pidns", dest="collect_pidns", action=argparse.BooleanOptionalAction,
+                        default=True, help="per-namespace processes, threads, zombies and nesting")
+    parser.add_argument("--collector.pid-mapping", dest="collect_mapping", action=argparse.BooleanOptionalAction,
+                        default=True, help="host PID <-> namespace PID series, for every namespace but the host's")
+    parser.add_argument("--collector.pid-mapping.max-series", dest="mapping_max_series", type=int, default=10000,
+                        metavar="N", help="cap on nsfleet_pid_mapping series; the rest are counted in "
+                                          "nsfleet_series_dropped")
+    parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
+                        default=True, help="nsfleet_workload_up and restarts from the state dir")
+    parser.add_argument("--log.level", dest="log_level", default="info",
+                        choices=("debug", "info", "warn", "error"), help="only log messages of this level or above")
+    parser.add_argument("--version", action="version", version="nsfleet-agent %s" % __version__)
+    return parser
+
+
+def build_registry(args):
+    """A private registry: nsfleet's families, and process_* for the agent itself."""
+    if args.mapping_max_series < 0:
+        raise ValueError("--collector.pid-mapping.max-series must not be negative")
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
+                                       args.collect_workloads, args.mapping_max_series))
+    ProcessCollector(registry=registry)
+    return registry
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level={"warn": "WARNING"}.get(args.log_level, args.log_level.upper()),
+                        format="%(asctime)s level=%(levelname)s msg=%(message)s", stream=sys.stderr)
+    try:
+        web_config = load(args.web_config_file) if args.web_config_file else None
+        registry = build_registry(args)
+        server = make_server(args.listen_address, registry, web_config, args.telemetry_path)
+    except (WebConfigError, ValueError, OSError) as error:
+        LOG.error("%s", error)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_args: stop.set())
+    serve_in_thread(server)
+    LOG.info("listening on %s%s (TLS %s, basic auth %s), procfs %s, state %s", args.listen_address,
+             args.telemetry_path, "on" if web_config and web_config.ssl_context else "off",
+             "on" if web_config and web_config.users else "off", args.procfs, args.state_dir)
+    while not stop.wait(3600):
+        pass
+    LOG.info("shutting down")
+    server.shutdown()
+    server.server_close()
+    return 0

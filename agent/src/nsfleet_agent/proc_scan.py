@@ -1,0 +1,199 @@
+"""Scanning /proc: every process with its PID namespace, NSpid, state and threads.
+
+A process's PID namespace and NSpid never change during its life, so they are
+read once and remembered. What changes (state, thread count, comm) comes from
+/proc/PID/stat through a file descriptor held open for the process's life:
+one pread per process per scrape. That descriptor belongs to the process, not
+to the PID: once the process is gone it reads ESRCH, even if the PID has been
+reused. The inode of /proc/PID, which scandir returns for free, tells a
+reused PID from the process we knew.
+"""
+
+import errno
+import os
+import resource
+from collections import Counter
+
+# Field indexes in /proc/PID/stat after "pid (comm) ": state is field 3, ppid 4,
+# num_threads 20, starttime 22.
+_STATE, _PPID, _THREADS, _START_TIME = 0, 1, 17, 19
+
+
+class Process:
+    """One live process as last scanned. pidns and nspid are fixed for its life."""
+
+    __slots__ = ("pid", "dir_inode", "stat_fd", "pidns", "nspid", "comm", "state", "ppid", "threads", "start_time")
+
+    def __init__(self, pid, dir_inode, pidns, nspid):
+        self.pid = pid
+        self.dir_inode = dir_inode
+        self.stat_fd = None
+        self.pidns = pidns
+        self.nspid = nspid
+        self.comm = ""
+        self.state = ""
+        self.ppid = 0
+        self.threads = 0
+        self.start_time = None
+
+    @property
+    def ns_pid(self):
+        """The PID as the process sees itself: the last NSpid field."""
+        return self.nspid[-1]
+
+
+class Scan:
+    """The result of one scan: live processes in /proc order, and what went wrong, by reason."""
+
+    __slots__ = ("processes", "errors", "own_pidns")
+
+    def __init__(self, processes, errors, own_pidns):
+        self.processes = processes
+        self.errors = errors
+        self.own_pidns = own_pidns
+
+
+def _namespace_inode(link):
+    return int(link[link.index("[") + 1:link.index("]")])
+
+
+def _parse_nspid(status):
+    start = status.find(b"\nNSpid:")
+    if start < 0:
+        return None
+    end = status.find(b"\n", start + 1)
+    return tuple(int(field) for field in status[start + 7:end].split())
+
+
+def _reason(error):
+    if isinstance(error, OSError):
+        if error.errno in (errno.ENOENT, errno.ESRCH):
+            return "vanished"
+        if error.errno in (errno.EACCES, errno.EPERM):
+            return "permission"
+        return "io"
+    return "parse"
+
+
+# Descriptors kept free for everything else the agent does (sockets, files).
+_RESERVED_DESCRIPTORS = 256
+
+
+def held_descriptor_budget():
+    """How many stat descriptors may be held: the soft fd limit, lifted to the hard one, less a reserve."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    if soft == resource.RLIM_INFINITY:
+        soft = 1 << 20
+    return max(0, soft - _RESERVED_DESCRIPTORS)
+
+
+class ProcessTable:
+    """Remembers processes between scans; ``scan()`` reads only what changed."""
+
+    def __init__(self, proc_root="/proc", descriptor_budget=None):
+        """``descriptor_budget``: how many stat fds to hold open (None: as the fd limit allows)."""
+        self.proc_root = proc_root
+        self.descriptor_budget = held_descriptor_budget() if descriptor_budget is None else descriptor_budget
+        self.held = 0
+        self.known = {}
+        self.own_pidns = self._own_pidns()
+
+    def _own_pidns(self):
+        # The agent's own namespace: the "host" of this /proc. A fixture tree has no "self".
+        for entry in ("self", "1"):
+            try:
+                return _namespace_inode(os.readlink("%s/%s/ns/pid" % (self.proc_root, entry)))
+            except (OSError, ValueError):
+                continue
+        return None
+
+    def close(self):
+        for process in self.known.values():
+            self._forget(process)
+        self.known = {}
+
+    def _forget(self, process):
+        if process.stat_fd is not None:
+            os.close(process.stat_fd)
+            process.stat_fd = None
+            self.held -= 1
+
+    def scan(self):
+        errors = Counter()
+        previous = self.known
+        current = {}
+        processes = []
+        with os.scandir(self.proc_root) as entries:
+            for entry in entries:
+                name = entry.name
+                if not name.isdigit():
+                    continue
+                pid = int(name)
+                dir_inode = entry.inode()
+                process = previous.pop(pid, None)
+                if process is not None and process.dir_inode != dir_inode:
+                    self._forget(process)  # the PID was reused: a different process
+                    process = None
+                try:
+                    if process is None:
+                        process = self._learn(pid, dir_inode)
+                    self._refresh(process)
+                except (OSError, ValueError, IndexError) as error:
+                    errors[_reason(error)] += 1
+                    if process is not None:
+                        self._forget(process)
+                    continue
+                current[pid] = process
+                processes.append(process)
+        for gone in previous.values():
+            self._forget(gone)
+        self.known = current
+        return Scan(processes, errors, self.own_pidns)
+
+    def _learn(self, pid, dir_inode):
+        base = "%s/%d" % (self.proc_root, pid)
+        pidns = _namespace_inode(os.readlink(base + "/ns/pid"))
+        if pidns == self.own_pidns:
+            nspid = (pid,)  # in our own namespace a process's only PID is the one we see
+        else:
+            with open(base + "/status", "rb") as status_file:
+                nspid = _parse_nspid(status_file.read())
+            if not nspid:
+                raise ValueError("no NSpid in %s/status" % base)
+        return Process(pid, dir_inode, pidns, nspid)
+
+    def _refresh(self, process):
+        if process.stat_fd is None:
+            data = self._read_stat_once(process)
+        else:
+            data = os.pread(process.stat_fd, 4096, 0)
+        if not data:
+            raise OSError(errno.ESRCH, "process %d is gone" % process.pid)
+        close_paren = data.rindex(b")")
+        process.comm = data[data.index(b"(") + 1:close_paren].decode("utf-8", "replace")
+        fields = data[close_paren + 2:].split(b" ", _START_TIME + 1)
+        process.state = fields[_STATE].decode("ascii")
+        process.ppid = int(fields[_PPID])
+        process.threads = int(fields[_THREADS])
+        process.start_time = int(fields[_START_TIME])
+
+    def _read_stat_once(self, process):
+        path = "%s/%d/stat" % (self.proc_root, process.pid)
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            data = os.pread(fd, 4096, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        if self.held < self.descriptor_budget:
+            process.stat_fd = fd  # keep it: next scrape is one pread
+            self.held += 1
+        else:
+            os.close(fd)
+        return data

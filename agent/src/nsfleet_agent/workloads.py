@@ -1,0 +1,82 @@
+"""nsfleet workloads from the executor's live state dir (/run/nsfleet/<name>/state.json).
+
+Read-only. Each state.json is parsed again only when its mtime or size changed.
+"""
+
+import json
+import os
+
+SUPPORTED_SCHEMA = 1
+
+
+class Workload:
+    __slots__ = ("name", "status", "pidns", "init_pid", "init_start_time", "restart_count")
+
+    def __init__(self, name, state):
+        self.name = name
+        self.status = state.get("status") or "created"
+        pid_link = (state.get("namespaces") or {}).get("pid") or ""
+        self.pidns = int(pid_link[pid_link.index("[") + 1:pid_link.index("]")]) if "[" in pid_link else None
+        init = state.get("init") or {}
+        self.init_pid = init.get("pid")
+        self.init_start_time = init.get("start_time")
+        self.restart_count = int(state.get("restart_count") or 0)
+
+
+class WorkloadStates:
+    def __init__(self, state_dir="/run/nsfleet"):
+        self.state_dir = state_dir
+        self.cache = {}
+
+    def read(self):
+        """{name: Workload} for every readable state.json; returns (workloads, errors by reason)."""
+        workloads = {}
+        errors = {}
+        try:
+            names = os.listdir(self.state_dir)
+        except OSError:
+            return workloads, errors  # no executor on this host: nothing to label
+        fresh_cache = {}
+        for name in names:
+            path = os.path.join(self.state_dir, name, "state.json")
+            try:
+                info = os.stat(path)
+            except OSError:
+                continue  # a lock file, or a workload being removed
+            key = (info.st_mtime_ns, info.st_size)
+            cached = self.cache.get(name)
+            if cached is not None and cached[0] == key:
+                workload = cached[1]
+            else:
+                try:
+                    with open(path) as state_file:
+                        state = json.load(state_file)
+                    if state.get("schema") != SUPPORTED_SCHEMA:
+                        raise ValueError("schema %r" % state.get("schema"))
+                    workload = Workload(name, state)
+                except (OSError, ValueError, TypeError, AttributeError):
+                    errors["state_file"] = errors.get("state_file", 0) + 1
+                    continue
+            fresh_cache[name] = (key, workload)
+            workloads[name] = workload
+        self.cache = fresh_cache
+        return workloads, errors
+
+
+def names_by_pidns(workloads, namespaces):
+    """{pidns inode: workload name} for namespaces that nsfleet workloads run in.
+
+    Workloads sharing one PID namespace all point at it; the one whose init is
+    that namespace's init (the owner) names it.
+    """
+    names = {}
+    for workload in sorted(workloads.values(), key=lambda item: item.name):
+        if workload.pidns is None or workload.status != "running":
+            continue
+        namespace = namespaces.get(workload.pidns)
+        if namespace is None:
+            continue
+        owner = namespace.init_host_pid is not None and namespace.init_host_pid == workload.init_pid
+        if owner or workload.pidns not in names:
+            names[workload.pidns] = workload.name
+    return names
