@@ -35,11 +35,11 @@ def parse(text):
 
 
 class Agent:
-    def __init__(self, state_dir, extra_args=(), scheme="http"):
+    def __init__(self, state_dir, extra_args=(), scheme="http", launcher=()):
         self.port = free_port()
         self.scheme = scheme
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
-        self.process = subprocess.Popen([AGENT, "--web.listen-address", "127.0.0.1:%d" % self.port,
+        self.process = subprocess.Popen(list(launcher) + [AGENT, "--web.listen-address", "127.0.0.1:%d" % self.port,
                                          "--path.state", state_dir] + list(extra_args),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
@@ -138,5 +138,4 @@ def certificate(tmp_path_factory):
 
 
 def client_context(cert):
-    context = ssl.create_default_context(cafile=cert)
-    return context
+    return ssl.create_default_context(cafile=cert)
