@@ -3,19 +3,32 @@
 Executor: start-to-exit latency of a namespaced /bin/true (median of many runs)
 for nsfleet, runc (busybox rootfs, PID and mount namespaces only) and
 unshare --pid --fork --mount-proc; then the memory of one idle workload.
+
+Agent: scrape time with ~2,000 processes in 50 PID namespaces and ~10,000 in
+200, against lsns -t pid -J and prometheus-process-exporter on the same
+processes; the agent's RSS and CPU seconds per scrape.
 """
 
 import json
 import os
 import shutil
+import signal
+import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")
+AGENT = os.path.join(TOP, ".venv", "bin", "nsfleet-agent")
+PROCESS_EXPORTER_CONFIG = """process_names:
+  - name: "{{.Comm}}"
+    cmdline:
+      - '.+'
+"""
 RUNS = int(os.environ.get("BENCH_RUNS", "31"))
 
 
@@ -100,12 +113,138 @@ def bench_executor(workdir):
         subprocess.run(nsfleet + ["rm", "--force", "idle"], stdout=subprocess.DEVNULL, check=False)
 
 
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_listening(port, process, timeout=30):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            if process.poll() is not None:
+                raise RuntimeError("exited before listening")
+            time.sleep(0.05)
+    raise RuntimeError("not listening after %ss" % timeout)
+
+
+def timed_get(url):
+    started = time.perf_counter()
+    with urllib.request.urlopen(url, timeout=120) as response:
+        body = response.read()
+    return (time.perf_counter() - started) * 1000, body
+
+
+def start_namespaces(count, per_namespace):
+    """``count`` PID namespaces, each with an init and per_namespace - 1 sleepers."""
+    script = "i=1; while [ $i -lt %d ]; do sleep 3600 & i=$((i+1)); done; wait" % per_namespace
+    groups = [subprocess.Popen(["unshare", "--pid", "--fork", "--mount-proc", "sh", "-c", script],
+                               start_new_session=True) for _namespace in range(count)]
+    want = count * per_namespace
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        inside = 0
+        for pid in os.listdir("/proc"):
+            if pid.isdigit():
+                try:
+                    if os.getsid(int(pid)) in set(group.pid for group in groups) and int(pid) not in set(
+                            group.pid for group in groups):
+                        inside += 1
+                except OSError:
+                    continue
+        if inside >= want:
+            break
+        time.sleep(0.5)
+    return groups
+
+
+def stop_namespaces(groups):
+    for group in groups:
+        try:
+            os.killpg(group.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+    for group in groups:
+        group.wait()
+
+
+def cpu_seconds(pid):
+    with open("/proc/%d/stat" % pid) as stat_file:
+        fields = stat_file.read().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid):
+    with open("/proc/%d/status" % pid) as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_agent_at(workdir, namespaces, per_namespace, steady_scrapes=10):
+    groups = start_namespaces(namespaces, per_namespace)
+    agent = exporter = None
+    try:
+        total = len([name for name in os.listdir("/proc") if name.isdigit()])
+        lsns_ms = median_ms(["lsns", "-t", "pid", "-J"], runs=5)
+
+        agent_port = free_port()
+        agent = subprocess.Popen([AGENT, "--web.listen-address", "127.0.0.1:%d" % agent_port,
+                                  "--path.state", os.path.join(workdir, "none")],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_listening(agent_port, agent)
+        agent_url = "http://127.0.0.1:%d/metrics" % agent_port
+        first_ms, body = timed_get(agent_url)
+        cpu_before = cpu_seconds(agent.pid)
+        steady = [timed_get(agent_url)[0] for _scrape in range(steady_scrapes)]
+        cpu_per_scrape = (cpu_seconds(agent.pid) - cpu_before) / steady_scrapes
+        series = body.count(b"\nnsfleet_pid_mapping{")
+
+        config = os.path.join(workdir, "process-exporter.yml")
+        with open(config, "w") as config_file:
+            config_file.write(PROCESS_EXPORTER_CONFIG)
+        exporter_port = free_port()
+        exporter = subprocess.Popen(["prometheus-process-exporter", "-config.path", config, "-web.listen-address",
+                                     "127.0.0.1:%d" % exporter_port], stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL)
+        wait_listening(exporter_port, exporter)
+        exporter_url = "http://127.0.0.1:%d/metrics" % exporter_port
+        timed_get(exporter_url)
+        exporter_ms = statistics.median(timed_get(exporter_url)[0] for _scrape in range(5))
+
+        print("Scrape time, %d processes in %d PID namespaces (%d on the host in all; ratio to lsns):"
+              % (namespaces * per_namespace, namespaces, total))
+        row("lsns -t pid -J", lsns_ms, "ms", lsns_ms)
+        row("prometheus-process-exporter (all processes)", exporter_ms, "ms", lsns_ms)
+        row("nsfleet-agent first scrape", first_ms, "ms", lsns_ms)
+        row("nsfleet-agent steady-state scrape (median of %d)" % steady_scrapes, statistics.median(steady),
+            "ms", lsns_ms)
+        row("nsfleet-agent CPU per steady scrape", cpu_per_scrape * 1000, "ms")
+        row("nsfleet-agent RSS", rss_mb(agent.pid), "MB")
+        print("  (%d nsfleet_pid_mapping series per scrape)" % series)
+    finally:
+        for process in (agent, exporter):
+            if process is not None:
+                process.terminate()
+                process.wait()
+        stop_namespaces(groups)
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("make bench needs root: it creates namespaces")
     workdir = tempfile.mkdtemp(prefix="nsfleet-bench-")
     try:
-        bench_executor(workdir)
+        if os.environ.get("BENCH_ONLY") in (None, "", "executor"):
+            bench_executor(workdir)
+        if os.environ.get("BENCH_ONLY") in (None, "", "agent"):
+            bench_agent_at(workdir, 50, 40)
+            bench_agent_at(workdir, 200, 50)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -6,8 +6,6 @@ import signal
 import sys
 import threading
 
-from prometheus_client import CollectorRegistry, ProcessCollector
-
 from . import __version__
 from .collector import NsfleetCollector
 from .server import make_server, serve_in_thread
@@ -48,15 +46,11 @@ def build_parser():
     return parser
 
 
-def build_registry(args):
-    """A private registry: nsfleet's families, and process_* for the agent itself."""
+def build_exporter(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                                       args.collect_workloads, args.mapping_max_series))
-    ProcessCollector(registry=registry)
-    return registry
+    return NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
+                            args.collect_workloads, args.mapping_max_series)
 
 
 def main(argv=None):
@@ -65,8 +59,8 @@ def main(argv=None):
                         format="%(asctime)s level=%(levelname)s msg=%(message)s", stream=sys.stderr)
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
-        registry = build_registry(args)
-        server = make_server(args.listen_address, registry, web_config, args.telemetry_path)
+        exporter = build_exporter(args)
+        server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
     except (WebConfigError, ValueError, OSError) as error:
         LOG.error("%s", error)
         return 2

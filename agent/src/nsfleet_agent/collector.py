@@ -1,14 +1,16 @@
-"""The Prometheus collector: fresh metric families on every scrape, from one shared scan."""
+"""What the agent exports: fresh metric families on every scrape, from one shared scan."""
 
 import threading
 import time
 from collections import Counter
 
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from prometheus_client import CollectorRegistry, ProcessCollector
+from prometheus_client.exposition import generate_latest
 
 from . import __version__
+from .exposition import Family, labels, render
 from .pidns import NamespaceTree
-from .proc_scan import ProcessTable
+from .proc_scan import ProcessTable, read_start_time
 from .workloads import WorkloadStates, names_by_pidns
 
 MAPPING_FAMILY = "nsfleet_pid_mapping"
@@ -67,10 +69,15 @@ class Snapshot:
 
 
 class NsfleetCollector:
-    """Per-PID-namespace processes, nesting and PID mappings, labelled with nsfleet workloads."""
+    """Per-PID-namespace processes, nesting and PID mappings, labelled with nsfleet workloads.
+
+    ``families()`` builds fresh families from one shared scan on every call, so
+    a namespace that died has no series left; ``render()`` is the text format.
+    """
 
     def __init__(self, proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=True, collect_mapping=True,
                  collect_workloads=True, mapping_max_series=10000, parent_of=None, descriptor_budget=None):
+        self.proc_root = proc_root
         self.table = ProcessTable(proc_root, descriptor_budget)
         self.tree = NamespaceTree(proc_root) if parent_of is None else NamespaceTree(proc_root, parent_of)
         self.states = WorkloadStates(state_dir)
@@ -80,6 +87,9 @@ class NsfleetCollector:
         self.mapping_max_series = mapping_max_series
         self.errors_total = Counter()
         self.shared = SharedScan(self._snapshot)
+        # The agent's own process_* metrics, on a registry of its own (never the global one).
+        self.registry = CollectorRegistry(auto_describe=False)
+        ProcessCollector(registry=self.registry)
 
     def _snapshot(self):
         started = time.monotonic()
@@ -91,81 +101,83 @@ class NsfleetCollector:
         self.errors_total.update(state_errors)
         return Snapshot(scan, namespaces, workloads, names, time.monotonic() - started)
 
-    def describe(self):
-        return []  # families depend on the scrape; nothing to check at registration
+    def render(self):
+        """The whole exposition, text format: nsfleet's families, then process_*."""
+        return render(self.families()) + generate_latest(self.registry)
 
-    def collect(self):
+    def families(self):
         snapshot = self.shared.get()
+        families = []
         if self.collect_pidns:
-            yield from self._namespace_families(snapshot)
+            families += self._namespace_families(snapshot)
         if self.collect_mapping:
-            yield from self._mapping_families(snapshot)
+            families += self._mapping_families(snapshot)
         if self.collect_workloads:
-            yield from self._workload_families(snapshot)
-        yield from self._self_families(snapshot)
+            families += self._workload_families(snapshot)
+        return families + self._self_families(snapshot)
 
     def _namespace_families(self, snapshot):
-        labels = ["pidns", "workload"]
-        processes = GaugeMetricFamily("nsfleet_pidns_processes", "Processes whose PID namespace is pidns.",
-                                      labels=labels)
-        threads = GaugeMetricFamily("nsfleet_pidns_threads", "Threads of the processes in pidns.", labels=labels)
-        zombies = GaugeMetricFamily("nsfleet_pidns_zombies", "Processes in pidns that exited and wait to be reaped.",
-                                    labels=labels)
-        info = GaugeMetricFamily(
-            "nsfleet_pidns_info",
-            "A PID namespace: its parent, its nesting level below the agent's namespace, and its init's host PID.",
-            labels=labels + ["parent_pidns", "level", "init_host_pid"])
+        processes = Family("nsfleet_pidns_processes", "gauge", "Processes whose PID namespace is pidns.")
+        threads = Family("nsfleet_pidns_threads", "gauge", "Threads of the processes in pidns.")
+        zombies = Family("nsfleet_pidns_zombies", "gauge", "Processes in pidns that exited and wait to be reaped.")
+        info = Family("nsfleet_pidns_info", "gauge", "A PID namespace: its parent, its nesting level below the "
+                                                     "agent's namespace, and its init's host PID.")
         for inode, namespace in sorted(snapshot.namespaces.items()):
-            values = [str(inode), snapshot.names.get(inode, "")]
-            processes.add_metric(values, namespace.processes)
-            threads.add_metric(values, namespace.threads)
-            zombies.add_metric(values, namespace.zombies)
-            info.add_metric(values + ["" if namespace.parent is None else str(namespace.parent), str(namespace.level),
-                                      "" if namespace.init_host_pid is None else str(namespace.init_host_pid)], 1)
+            pairs = [("pidns", inode), ("workload", snapshot.names.get(inode, ""))]
+            processes.add(pairs, namespace.processes)
+            threads.add(pairs, namespace.threads)
+            zombies.add(pairs, namespace.zombies)
+            info.add(pairs + [("parent_pidns", "" if namespace.parent is None else namespace.parent),
+                              ("level", namespace.level),
+                              ("init_host_pid", "" if namespace.init_host_pid is None else namespace.init_host_pid)],
+                     1)
         return [processes, threads, zombies, info]
 
     def _mapping_families(self, snapshot):
-        mapping = GaugeMetricFamily(
-            MAPPING_FAMILY, "A process's host PID and its PID inside its own namespace (the last NSpid field).",
-            labels=["pidns", "workload", "host_pid", "ns_pid", "comm"])
+        mapping = Family(MAPPING_FAMILY, "gauge",
+                         "A process's host PID and its PID inside its own namespace (the last NSpid field).")
         exported = dropped = 0
         own = snapshot.scan.own_pidns
+        names = snapshot.names
         for process in snapshot.scan.processes:
             if process.pidns == own:
                 continue  # the host's own processes get no mapping series
             if exported >= self.mapping_max_series:
                 dropped += 1
                 continue
-            mapping.add_metric([str(process.pidns), snapshot.names.get(process.pidns, ""), str(process.pid),
-                                str(process.ns_pid), process.comm], 1)
+            key = (names.get(process.pidns, ""), process.comm)
+            if process.rendered is None or process.rendered[0] != key:
+                # host_pid, ns_pid and pidns are fixed for the process's life; only these two can change.
+                process.rendered = (key, "%s%s 1\n" % (MAPPING_FAMILY, labels(
+                    [("pidns", process.pidns), ("workload", key[0]), ("host_pid", process.pid),
+                     ("ns_pid", process.ns_pid), ("comm", key[1])])))
+            mapping.add_line(process.rendered[1])
             exported += 1
-        dropped_family = GaugeMetricFamily(
-            "nsfleet_series_dropped", "Series left out of this scrape by a cap, by metric family.", labels=["family"])
-        dropped_family.add_metric([MAPPING_FAMILY], dropped)
+        dropped_family = Family("nsfleet_series_dropped", "gauge",
+                                "Series left out of this scrape by a cap, by metric family.")
+        dropped_family.add([("family", MAPPING_FAMILY)], dropped)
         return [mapping, dropped_family]
 
     def _workload_families(self, snapshot):
-        up = GaugeMetricFamily("nsfleet_workload_up", "1 if the nsfleet workload's init is running.",
-                               labels=["workload"])
-        restarts = CounterMetricFamily("nsfleet_workload_restarts", "Restarts of the workload by its supervisor.",
-                                       labels=["workload"])
-        alive = dict((process.pid, process.start_time) for process in snapshot.scan.processes)
+        up = Family("nsfleet_workload_up", "gauge", "1 if the nsfleet workload's init is running.")
+        restarts = Family("nsfleet_workload_restarts_total", "counter", "Restarts of the workload by its supervisor.")
+        alive = set(process.pid for process in snapshot.scan.processes)
         for name, workload in sorted(snapshot.workloads.items()):
-            running = (workload.status == "running" and workload.init_pid is not None
-                       and alive.get(workload.init_pid) == workload.init_start_time)
-            up.add_metric([name], 1 if running else 0)
-            restarts.add_metric([name], workload.restart_count)
+            running = (workload.status == "running" and workload.init_pid in alive
+                       and read_start_time(self.proc_root, workload.init_pid) == workload.init_start_time)
+            up.add([("workload", name)], 1 if running else 0)
+            restarts.add([("workload", name)], workload.restart_count)
         return [up, restarts]
 
     def _self_families(self, snapshot):
-        duration = GaugeMetricFamily("nsfleet_scrape_duration_seconds",
-                                     "How long reading /proc and the state dir took for this scrape.")
-        duration.add_metric([], snapshot.duration)
-        errors = CounterMetricFamily(
-            "nsfleet_scrape_errors", "Processes or files skipped while scraping, by reason "
-            "(vanished: exited mid-scan; permission; io; parse; state_file).", labels=["reason"])
+        duration = Family("nsfleet_scrape_duration_seconds", "gauge",
+                          "How long reading /proc and the state dir took for this scrape.")
+        duration.add([], snapshot.duration)
+        errors = Family("nsfleet_scrape_errors_total", "counter",
+                        "Processes or files skipped while scraping, by reason "
+                        "(vanished: exited mid-scan; permission; io; parse; state_file).")
         for reason in ("vanished", "permission", "io", "parse", "state_file"):
-            errors.add_metric([reason], self.errors_total.get(reason, 0))
-        build = GaugeMetricFamily("nsfleet_build_info", "The agent's version; always 1.", labels=["version"])
-        build.add_metric([__version__], 1)
+            errors.add([("reason", reason)], self.errors_total.get(reason, 0))
+        build = Family("nsfleet_build_info", "gauge", "The agent's version; always 1.")
+        build.add([("version", __version__)], 1)
         return [duration, errors, build]

@@ -1,12 +1,14 @@
 """Scanning /proc: every process with its PID namespace, NSpid, state and threads.
 
 A process's PID namespace and NSpid never change during its life, so they are
-read once and remembered. What changes (state, thread count, comm) comes from
-/proc/PID/stat through a file descriptor held open for the process's life:
-one pread per process per scrape. That descriptor belongs to the process, not
-to the PID: once the process is gone it reads ESRCH, even if the PID has been
-reused. The inode of /proc/PID, which scandir returns for free, tells a
-reused PID from the process we knew.
+read once, when the process is first seen: from /proc/PID/status, which also
+carries its name, state and threads, for a process in another namespace; from
+/proc/PID/stat for one in ours, whose NSpid is just its PID. What changes
+afterwards comes from /proc/PID/stat through a file descriptor held open for
+the process's life: one pread per process per scrape. That descriptor belongs
+to the process, not to the PID: once the process is gone it reads ESRCH, even
+if the PID has been reused. The inode of /proc/PID, which scandir returns for
+free, tells a reused PID from the process we knew.
 """
 
 import errno
@@ -14,27 +16,28 @@ import os
 import resource
 from collections import Counter
 
-# Field indexes in /proc/PID/stat after "pid (comm) ": state is field 3, ppid 4,
-# num_threads 20, starttime 22.
-_STATE, _PPID, _THREADS, _START_TIME = 0, 1, 17, 19
+# Field indexes in /proc/PID/stat after "pid (comm) ": state is field 3, num_threads 20, starttime 22.
+_STATE, _THREADS, _START_TIME = 0, 17, 19
+# How the kernel escapes a name in /proc/PID/status, undone.
+_NAME_ESCAPES = {"\\\\": "\\", "\\n": "\n", "\\t": "\t", "\\r": "\r", "\\f": "\f", "\\v": "\v",
+                 "\\a": "\a", "\\e": "\x1b", '\\"': '"'}
 
 
 class Process:
     """One live process as last scanned. pidns and nspid are fixed for its life."""
 
-    __slots__ = ("pid", "dir_inode", "stat_fd", "pidns", "nspid", "comm", "state", "ppid", "threads", "start_time")
+    __slots__ = ("pid", "dir_inode", "stat_fd", "pidns", "nspid", "comm", "state", "threads", "rendered")
 
-    def __init__(self, pid, dir_inode, pidns, nspid):
+    def __init__(self, pid, dir_inode, pidns):
         self.pid = pid
         self.dir_inode = dir_inode
         self.stat_fd = None
         self.pidns = pidns
-        self.nspid = nspid
+        self.nspid = (pid,)
         self.comm = ""
         self.state = ""
-        self.ppid = 0
         self.threads = 0
-        self.start_time = None
+        self.rendered = None  # (key, text) of this process's mapping series, for the exposition
 
     @property
     def ns_pid(self):
@@ -57,12 +60,41 @@ def _namespace_inode(link):
     return int(link[link.index("[") + 1:link.index("]")])
 
 
-def _parse_nspid(status):
-    start = status.find(b"\nNSpid:")
+def _status_field(status, name):
+    start = status.find(name)
     if start < 0:
+        raise ValueError("no %s in status" % name.strip().decode())
+    return status[start + len(name):status.index(b"\n", start + 1)]
+
+
+def _unescape_name(raw):
+    text = raw.decode("utf-8", "replace")
+    if "\\" not in text:
+        return text
+    out = []
+    index = 0
+    while index < len(text):
+        pair = text[index:index + 2]
+        if pair in _NAME_ESCAPES:
+            out.append(_NAME_ESCAPES[pair])
+            index += 2
+        elif text[index] == "\\" and text[index + 1:index + 4].isdigit():
+            out.append(chr(int(text[index + 1:index + 4], 8)))
+            index += 4
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+def read_start_time(proc_root, pid):
+    """Field 22 of /proc/PID/stat, or None if the process is gone."""
+    try:
+        with open("%s/%d/stat" % (proc_root, pid), "rb") as stat_file:
+            data = stat_file.read()
+        return int(data[data.rindex(b")") + 2:].split(b" ", _START_TIME + 1)[_START_TIME])
+    except (OSError, ValueError, IndexError):
         return None
-    end = status.find(b"\n", start + 1)
-    return tuple(int(field) for field in status[start + 7:end].split())
 
 
 def _reason(error):
@@ -143,7 +175,8 @@ class ProcessTable:
                 try:
                     if process is None:
                         process = self._learn(pid, dir_inode)
-                    self._refresh(process)
+                    else:
+                        self._refresh(process)
                 except (OSError, ValueError, IndexError) as error:
                     errors[_reason(error)] += 1
                     if process is not None:
@@ -158,15 +191,25 @@ class ProcessTable:
 
     def _learn(self, pid, dir_inode):
         base = "%s/%d" % (self.proc_root, pid)
-        pidns = _namespace_inode(os.readlink(base + "/ns/pid"))
-        if pidns == self.own_pidns:
-            nspid = (pid,)  # in our own namespace a process's only PID is the one we see
-        else:
-            with open(base + "/status", "rb") as status_file:
-                nspid = _parse_nspid(status_file.read())
-            if not nspid:
-                raise ValueError("no NSpid in %s/status" % base)
-        return Process(pid, dir_inode, pidns, nspid)
+        process = Process(pid, dir_inode, _namespace_inode(os.readlink(base + "/ns/pid")))
+        if process.pidns == self.own_pidns:
+            # In our own namespace a process's only PID is the one we see: stat has the rest.
+            self._refresh(process)
+            return process
+        fd = os.open(base + "/status", os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            status = os.read(fd, 8192)
+        finally:
+            os.close(fd)
+        if not status:
+            raise OSError(errno.ESRCH, "process %d is gone" % pid)
+        process.nspid = tuple(int(field) for field in _status_field(status, b"\nNSpid:").split())
+        process.comm = _unescape_name(status[len(b"Name:\t"):status.index(b"\n")])  # the first line
+        process.state = _status_field(status, b"\nState:\t")[:1].decode("ascii")
+        process.threads = int(_status_field(status, b"\nThreads:\t"))
+        if not process.nspid:
+            raise ValueError("empty NSpid in %s/status" % base)
+        return process
 
     def _refresh(self, process):
         if process.stat_fd is None:
@@ -177,11 +220,9 @@ class ProcessTable:
             raise OSError(errno.ESRCH, "process %d is gone" % process.pid)
         close_paren = data.rindex(b")")
         process.comm = data[data.index(b"(") + 1:close_paren].decode("utf-8", "replace")
-        fields = data[close_paren + 2:].split(b" ", _START_TIME + 1)
+        fields = data[close_paren + 2:].split(b" ", _THREADS + 1)
         process.state = fields[_STATE].decode("ascii")
-        process.ppid = int(fields[_PPID])
         process.threads = int(fields[_THREADS])
-        process.start_time = int(fields[_START_TIME])
 
     def _read_stat_once(self, process):
         path = "%s/%d/stat" % (self.proc_root, process.pid)

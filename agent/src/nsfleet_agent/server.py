@@ -7,8 +7,7 @@ import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from prometheus_client.exposition import choose_encoder
-
+from .exposition import CONTENT_TYPE
 from .web_config import WebConfig
 
 LOG = logging.getLogger("nsfleet_agent")
@@ -39,7 +38,8 @@ class _Server(ThreadingHTTPServer):
         ThreadingHTTPServer.__init__(self, address, handler)
 
 
-def make_server(listen_address, registry, web_config=None, telemetry_path="/metrics"):
+def make_server(listen_address, exporter, web_config=None, telemetry_path="/metrics"):
+    """``exporter.render()`` gives the body of /metrics, in the text format."""
     web_config = web_config or WebConfig()
     host, port = parse_listen_address(listen_address)
 
@@ -76,9 +76,8 @@ def make_server(listen_address, registry, web_config=None, telemetry_path="/metr
             return web_config.check_password(user, password)
 
         def _metrics(self):
-            encoder, content_type = choose_encoder(self.headers.get("Accept", ""))
             try:
-                body = encoder(registry)
+                body = exporter.render()
             except Exception:  # a failed scrape is a 500, never a dead agent
                 LOG.exception("scrape failed")
                 self._reply(500, b"scrape failed; see the agent's log\n", "text/plain; charset=utf-8")
@@ -87,7 +86,7 @@ def make_server(listen_address, registry, web_config=None, telemetry_path="/metr
             if "gzip" in self.headers.get("Accept-Encoding", ""):
                 body = gzip.compress(body, compresslevel=1)
                 headers["Content-Encoding"] = "gzip"
-            self._reply(200, body, content_type, headers)
+            self._reply(200, body, CONTENT_TYPE, headers)
 
         def _reply(self, status, body, content_type, headers=None):
             self.send_response(status)

@@ -1,8 +1,6 @@
 import threading
 import time
 
-from prometheus_client import CollectorRegistry
-from prometheus_client.exposition import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from nsfleet_agent.collector import NsfleetCollector, SharedScan
@@ -11,10 +9,8 @@ from conftest import CHILD_NS, GRANDCHILD_NS, HOST_NS, fixture_parent_of
 
 
 def scrape(collector):
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(collector)
     samples = {}
-    for family in text_string_to_metric_families(generate_latest(registry).decode()):
+    for family in text_string_to_metric_families(collector.render().decode()):
         for sample in family.samples:
             samples.setdefault(sample.name, []).append((sample.labels, sample.value))
     return samples
@@ -127,3 +123,20 @@ def test_a_failed_scan_reaches_every_waiter():
             assert "procfs" in str(error)
         else:
             raise AssertionError("expected the scan's error")
+
+
+def test_label_values_are_escaped_and_mapping_lines_follow_comm_changes(proc_root, state_dir, tmp_path):
+    import shutil
+    root = str(tmp_path / "proc")
+    shutil.copytree(proc_root, root, symlinks=True)
+    collector = make(root, state_dir, descriptor_budget=0)
+    scrape(collector)
+    stat_path = tmp_path / "proc" / "201" / "stat"
+    stat_path.write_text(stat_path.read_text().replace("(my (odd) app)", '(say "hi"\\)'))
+    samples = scrape(collector)
+    comms = [labels["comm"] for labels, _v in samples["nsfleet_pid_mapping"] if labels["host_pid"] == "201"]
+    assert comms == ['say "hi"\\']
+
+
+def test_render_includes_the_agents_own_process_metrics(proc_root, state_dir):
+    assert "process_cpu_seconds_total" in scrape(make(proc_root, state_dir))

@@ -48,6 +48,7 @@ def test_exited_processes_are_forgotten_and_their_descriptors_closed(tmp_path, p
     shutil.copytree(proc_root, root, symlinks=True)
     table = ProcessTable(root)
     table.scan()
+    table.scan()  # namespaced processes are first read from status; their stat fd comes next scan
     held = table.held
     assert held == len(table.known)
     shutil.rmtree(os.path.join(root, "301"))
@@ -69,7 +70,7 @@ def test_a_reused_pid_is_read_afresh(tmp_path, proc_root):
     shutil.rmtree(os.path.join(root, "301"))
     os.rename(os.path.join(root, "new"), os.path.join(root, "301"))
     with open(os.path.join(root, "301", "status"), "w") as status:
-        status.write("Name:\tnew\nNSpid:\t301\t9\n")
+        status.write("Name:\tnew\nState:\tS (sleeping)\nThreads:\t1\nNSpid:\t301\t9\n")
     process = by_pid(table.scan())[301]
     assert (process.pidns, process.nspid) == (CHILD_NS, (301, 9))
     table.close()
@@ -78,6 +79,20 @@ def test_a_reused_pid_is_read_afresh(tmp_path, proc_root):
 def test_descriptor_budget_is_respected(proc_root):
     table = ProcessTable(proc_root, descriptor_budget=2)
     table.scan()
+    table.scan()
     assert table.held == 2
     assert len(table.scan().processes) == 7  # the rest are read by open/read/close
+    table.close()
+
+
+def test_names_escaped_by_the_kernel_in_status_are_restored(tmp_path, proc_root):
+    root = str(tmp_path / "proc")
+    shutil.copytree(proc_root, root, symlinks=True)
+    status = os.path.join(root, "301", "status")
+    with open(status) as status_file:
+        text = status_file.read()
+    with open(status, "w") as status_file:
+        status_file.write(text.replace("Name:\tsleep", "Name:\ttab\\there\\\\"))
+    table = ProcessTable(root)
+    assert by_pid(table.scan())[301].comm == "tab\there\\"
     table.close()
