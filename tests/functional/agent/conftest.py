@@ -39,8 +39,8 @@ class Agent:
         self.port = free_port()
         self.scheme = scheme
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
-        self.process = subprocess.Popen(list(launcher) + [AGENT, "--web.listen-address", "127.0.0.1:%d" % self.port,
-                                         "--path.state", state_dir] + list(extra_args),
+        argv = [AGENT, "--web.listen-address", "127.0.0.1:%d" % self.port, "--path.state", state_dir]
+        self.process = subprocess.Popen(list(launcher) + argv + list(extra_args),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
