@@ -2,22 +2,15 @@
 
 import os
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
+from support import free_port, wait_listening
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 VENV_BIN = os.path.join(TOP, ".venv", "bin")
 COLLECTIONS = os.path.join(TOP, ".build", "collections")
 SSHD = shutil.which("sshd") or "/usr/sbin/sshd"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class SshHost:
@@ -45,16 +38,8 @@ class SshHost:
         os.makedirs("/run/sshd", mode=0o755, exist_ok=True)  # sshd's privilege separation directory
         self.process = subprocess.Popen([SSHD, "-D", "-e", "-f", config],
                                         stderr=open(os.path.join(self.directory, "sshd.log"), "w"))
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
-                return
-            except OSError:
-                if self.process.poll() is not None:
-                    break
-                time.sleep(0.1)
-        raise RuntimeError("sshd did not start: %s" % open(os.path.join(self.directory, "sshd.log")).read())
+        if not wait_listening(self.port, self.process, timeout=15):
+            raise RuntimeError("sshd did not start: %s" % open(os.path.join(self.directory, "sshd.log")).read())
 
     def stop(self):
         if self.process is not None:

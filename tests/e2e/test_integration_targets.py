@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from conftest import TOP
+from support import TOP
 
 PLAY = """---
 - name: Integration target {target}

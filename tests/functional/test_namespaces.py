@@ -2,7 +2,7 @@
 
 import os
 
-from conftest import NSFLEET, wait_for
+from nsfleet_cli import NSFLEET, wait_for
 
 
 def nspid(host_pid):

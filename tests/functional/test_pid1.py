@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from conftest import wait_for
+from nsfleet_cli import wait_for
 
 PROBE = ("import os; print(os.getpid(), os.getppid(), os.readlink('/proc/self'), "
          "sorted(int(p) for p in os.listdir('/proc') if p.isdigit()))")

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import NSFLEET, alive, start_time_of, wait_for
+from nsfleet_cli import NSFLEET, alive, start_time_of, wait_for
 
 SIGNAL_RECORDER = """
 import signal, sys, time

@@ -2,7 +2,7 @@
 
 import os
 
-from conftest import wait_for
+from nsfleet_cli import wait_for
 
 
 def test_on_failure_restarts_with_backoff_and_counts(nsfleet):

@@ -6,7 +6,7 @@ import subprocess
 import threading
 import time
 
-from conftest import pidns_of
+from agent_process import pidns_of
 
 
 def values(samples, name, pidns):

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from conftest import free_port
+from support import free_port
 
 CONFIG = """global:
   scrape_interval: 1s

@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 
-from conftest import AGENT, TOP, Agent
+from agent_process import AGENT, TOP, Agent
 
 UNIT = os.path.join(TOP, "agent", "packaging", "nsfleet-agent.service")
 

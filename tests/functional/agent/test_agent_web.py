@@ -6,7 +6,7 @@ import urllib.error
 import bcrypt
 import pytest
 
-from conftest import Agent, client_context
+from agent_process import Agent, client_context
 
 
 @pytest.fixture

@@ -3,7 +3,7 @@
 import os
 import subprocess
 
-from conftest import Agent
+from agent_process import Agent
 
 TOP = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")

@@ -5,7 +5,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from nsfleet_agent.collector import NsfleetCollector, SharedScan
 
-from conftest import CHILD_NS, GRANDCHILD_NS, HOST_NS, fixture_parent_of
+from fixture_tree import CHILD_NS, GRANDCHILD_NS, HOST_NS, fixture_parent_of
 
 
 def scrape(collector):

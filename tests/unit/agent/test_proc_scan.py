@@ -3,7 +3,7 @@ import shutil
 
 from nsfleet_agent.proc_scan import ProcessTable
 
-from conftest import CHILD_NS, GRANDCHILD_NS, HOST_NS
+from fixture_tree import CHILD_NS, GRANDCHILD_NS, HOST_NS
 
 
 def by_pid(scan):
