@@ -138,10 +138,9 @@ def cmd_create(store, args):
 
 
 def cmd_validate(store, args):
-    from .operations import validate
-    from .spec import spec_hash
+    from .spec import spec_hash, validate
 
-    spec = validate(store, _read_spec(args["spec"]))
+    spec = validate(_read_spec(args["spec"]), store.exists)
     _print_json({"spec": spec, "spec_hash": spec_hash(spec)})
     return 0
 

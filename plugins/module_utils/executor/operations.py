@@ -29,10 +29,6 @@ class OperationError(RuntimeError):
     """A request that cannot be done as asked; the message says why."""
 
 
-def validate(store, raw):
-    return spec_module.validate(raw, store.exists)
-
-
 class Workloads:
     def __init__(self, store, executable=None):
         """``executable``: the nsfleet bundle, to start supervisors as fresh processes; None runs them forked."""
@@ -59,7 +55,7 @@ class Workloads:
 
     def create(self, raw, replace=False):
         """Record a workload's spec. Returns (workload object, changed)."""
-        spec = validate(self.store, raw)
+        spec = spec_module.validate(raw, self.store.exists)
         name = spec["name"]
         with self.store.lock(name):
             current = observe.observe(self.store, name)
@@ -172,7 +168,7 @@ class Workloads:
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
                 raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
             self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
-        elif self.store.read_state(observation.name).get("status") == "running":
+        elif (self.store.read_state(observation.name) or {}).get("status") == "running":
             self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
 
     def _spawn_supervisor(self, name):
