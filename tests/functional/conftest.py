@@ -7,6 +7,7 @@ import subprocess
 import pytest
 from nsfleet_cli import NSFLEET, Nsfleet
 
+
 @pytest.fixture(scope="session", autouse=True)
 def require_root_and_bundle():
     if os.geteuid() != 0:

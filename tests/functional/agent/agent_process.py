@@ -56,6 +56,7 @@ class Agent:
             self.process.kill()
             self.process.wait()
 
+
 class NestedNamespaces:
     """unshare --pid --fork --mount-proc, two levels deep, with sleepers in each level."""
 
@@ -97,6 +98,7 @@ class NestedNamespaces:
         except ProcessLookupError:
             pass
         self.process.wait(timeout=10)
+
 
 def client_context(cert):
     return ssl.create_default_context(cafile=cert)
