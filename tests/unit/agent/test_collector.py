@@ -17,7 +17,7 @@ def scrape(collector):
 
 
 def value(samples, name, **labels):
-    found = [v for l, v in samples[name] if all(l.get(k) == str(w) for k, w in labels.items())]
+    found = [v for found_labels, v in samples[name] if all(found_labels.get(k) == str(w) for k, w in labels.items())]
     assert len(found) == 1, (name, labels, samples.get(name))
     return found[0]
 
@@ -45,7 +45,7 @@ def test_nesting_info(proc_root, state_dir):
 
 def test_mapping_uses_the_pid_a_process_sees_and_skips_the_host(proc_root, state_dir):
     samples = scrape(make(proc_root, state_dir))
-    mapping = sorted((l["host_pid"], l["ns_pid"], l["pidns"], l["comm"]) for l, v in samples["nsfleet_pid_mapping"])
+    mapping = sorted((found["host_pid"], found["ns_pid"], found["pidns"], found["comm"]) for found, _v in samples["nsfleet_pid_mapping"])
     assert mapping == [("200", "1", str(CHILD_NS), "nsfleet-init"), ("201", "2", str(CHILD_NS), "my (odd) app"),
                        ("202", "3", str(CHILD_NS), "defunct"), ("300", "1", str(GRANDCHILD_NS), "nsfleet-init"),
                        ("301", "2", str(GRANDCHILD_NS), "sleep")]
