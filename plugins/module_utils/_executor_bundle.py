@@ -26,7 +26,7 @@ import zlib
 # Every file of the executor package. A unit test checks this against the directory.
 EXECUTOR_MODULES = (
     "__init__.py", "arguments.py", "cli.py", "command.py", "descriptors.py", "filesystem.py", "identity.py", "init.py",
-    "instance.py", "joins.py", "libc.py", "namespaces.py", "observe.py", "operations.py", "procfs.py", "signals.py", "spec.py",
+    "instance.py", "joins.py", "libc.py", "namespaces.py", "nstree.py", "observe.py", "operations.py", "procfs.py", "signals.py", "spec.py",
     "state.py", "supervisor.py", "termination.py", "users.py",
 )
 PACKAGE = "nsfleet_executor"

@@ -17,8 +17,8 @@ import sys
 from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
 from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import (
-    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, observe,
-    operations, procfs, signals, spec, state, supervisor, termination, users,
+    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, nstree,
+    observe, operations, procfs, signals, spec, state, supervisor, termination, users,
 )
 
 EXIT_BAD_INPUT = 2
@@ -27,8 +27,8 @@ EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
 
 # Imported by name so that AnsiballZ ships each one: their sources become the bundle.
 SHIPPED_MODULES = dict((module.__name__.rpartition(".")[2], module) for module in (
-    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, observe,
-    operations, procfs, signals, spec, state, supervisor, termination, users))
+    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, nstree,
+    observe, operations, procfs, signals, spec, state, supervisor, termination, users))
 SHIPPED_MODULES["__init__"] = executor_package
 
 

@@ -213,6 +213,21 @@ def cmd_supervise(store, args):
         return EXIT_FAILED
 
 
+def cmd_ns(store, args):
+    from .nstree import pid_namespaces
+
+    namespaces = pid_namespaces(store)
+    if args["json"]:
+        _print_json(namespaces)
+        return 0
+    _print_line("%-24s %6s %9s  %s" % ("PIDNS", "PROCS", "INIT_PID", "WORKLOAD"))
+    for entry in namespaces:
+        indent = "  " * (entry["level"] or 0)
+        _print_line("%-24s %6d %9s  %s" % (indent + str(entry["pidns"]), entry["processes"],
+                                           entry["init_host_pid"] or "-", entry["workload"] or ""))
+    return 0
+
+
 def cmd_exec(store, args):
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
@@ -253,6 +268,8 @@ COMMANDS = (
      cmd_ps),
     (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
              remainder="CMD [ARG...]"), cmd_exec),
+    (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
+     cmd_ns),
 )
 # Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
 _INTERNAL_COMMANDS = (
