@@ -56,7 +56,8 @@ class Scan:
         self.own_pidns = own_pidns
 
 
-def _namespace_inode(link):
+def namespace_inode(link):
+    """'pid:[4026532207]' (a /proc/PID/ns link, or a state file's record of one) -> 4026532207."""
     return int(link[link.index("[") + 1:link.index("]")])
 
 
@@ -140,7 +141,7 @@ class ProcessTable:
         # The agent's own namespace: the "host" of this /proc. A fixture tree has no "self".
         for entry in ("self", "1"):
             try:
-                return _namespace_inode(os.readlink("%s/%s/ns/pid" % (self.proc_root, entry)))
+                return namespace_inode(os.readlink("%s/%s/ns/pid" % (self.proc_root, entry)))
             except (OSError, ValueError):
                 continue
         return None
@@ -191,7 +192,7 @@ class ProcessTable:
 
     def _learn(self, pid, dir_inode):
         base = "%s/%d" % (self.proc_root, pid)
-        process = Process(pid, dir_inode, _namespace_inode(os.readlink(base + "/ns/pid")))
+        process = Process(pid, dir_inode, namespace_inode(os.readlink(base + "/ns/pid")))
         if process.pidns == self.own_pidns:
             # In our own namespace a process's only PID is the one we see: stat has the rest.
             self._refresh(process)

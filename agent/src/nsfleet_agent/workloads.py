@@ -6,6 +6,8 @@ Read-only. Each state.json is parsed again only when its mtime or size changed.
 import json
 import os
 
+from .proc_scan import namespace_inode
+
 SUPPORTED_SCHEMA = 1
 
 
@@ -16,7 +18,7 @@ class Workload:
         self.name = name
         self.status = state.get("status") or "created"
         pid_link = (state.get("namespaces") or {}).get("pid") or ""
-        self.pidns = int(pid_link[pid_link.index("[") + 1:pid_link.index("]")]) if "[" in pid_link else None
+        self.pidns = namespace_inode(pid_link) if "[" in pid_link else None
         init = state.get("init") or {}
         self.init_pid = init.get("pid")
         self.init_start_time = init.get("start_time")

@@ -17,10 +17,9 @@ def _workload_names(store):
     owners = set()
     for name in store.names():
         state = store.read_state(name) or {}
-        link = (state.get("namespaces") or {}).get("pid") or ""
-        if state.get("status") != "running" or "[" not in link:
+        inode = procfs.parse_namespace_link((state.get("namespaces") or {}).get("pid"))
+        if state.get("status") != "running" or inode is None:
             continue
-        inode = int(link[link.index("[") + 1:link.index("]")])
         spec = store.read_spec(name) or {}
         owner = (spec.get("namespaces") or {}).get("pid") == "private"
         if inode not in names or (owner and inode not in owners):

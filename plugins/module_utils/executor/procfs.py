@@ -61,13 +61,19 @@ def read_nspid(pid, proc_root="/proc"):
         return []
 
 
+def parse_namespace_link(link):
+    """'pid:[4026532207]' -> 4026532207; None for anything else (an empty or missing link)."""
+    if not link or "[" not in link:
+        return None
+    return int(link[link.index("[") + 1:link.index("]")])
+
+
 def namespace_inode(pid, nstype="pid", proc_root="/proc"):
     """The inode of a process's namespace: what lsns and the agent call its id."""
     try:
-        link = os.readlink("%s/%d/ns/%s" % (proc_root, pid, nstype))
+        return parse_namespace_link(os.readlink("%s/%d/ns/%s" % (proc_root, pid, nstype)))
     except OSError:
         return None
-    return int(link[link.index("[") + 1:-1])
 
 
 def namespace_ids(pid, proc_root="/proc"):
