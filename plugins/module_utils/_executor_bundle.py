@@ -23,12 +23,6 @@ import os
 import sys
 import zlib
 
-# Every file of the executor package. A unit test checks this against the directory.
-EXECUTOR_MODULES = (
-    "__init__.py", "arguments.py", "cli.py", "command.py", "descriptors.py", "filesystem.py", "identity.py", "init.py",
-    "instance.py", "joins.py", "libc.py", "namespaces.py", "nstree.py", "observe.py", "operations.py", "procfs.py", "signals.py", "spec.py",
-    "state.py", "supervisor.py", "termination.py", "users.py",
-)
 PACKAGE = "nsfleet_executor"
 DEFAULT_INTERPRETER = "/usr/bin/python3"
 
@@ -76,11 +70,14 @@ def load():
     import tempfile
     temp = tempfile.mkdtemp(prefix="nsfleet-")
     try:
-        unpack(os.path.join(temp, "lib"))
-        sys.path.insert(0, os.path.join(temp, "lib"))
-        for path in sorted(os.listdir(os.path.join(temp, "lib", "nsfleet_executor"))):
-            if path.endswith(".py"):
-                __import__("nsfleet_executor." + path[:-3] if path != "__init__.py" else "nsfleet_executor")
+        lib = os.path.join(temp, "lib")
+        unpack(lib)
+        sys.path.insert(0, lib)
+        for directory, _subdirs, files in sorted(os.walk(os.path.join(lib, "nsfleet_executor"))):
+            package = os.path.relpath(directory, lib).replace(os.sep, ".")
+            for path in sorted(files):
+                if path.endswith(".py"):
+                    __import__(package if path == "__init__.py" else package + "." + path[:-3])
     finally:
         shutil.rmtree(temp, ignore_errors=True)
 
@@ -93,7 +90,7 @@ SOURCES = (
 
 if __name__ == "__main__":
     load()
-    from nsfleet_executor.cli import main
+    from nsfleet_executor.cli.main import main
     code = main(bundle_path=os.path.abspath(__file__))
     # Nothing is left to clean up: skip interpreter teardown, which a one-shot
     # run would otherwise spend milliseconds on.
@@ -103,9 +100,9 @@ if __name__ == "__main__":
 '''
 
 
-def build(read_source, interpreter=DEFAULT_INTERPRETER):
-    """The bundle's bytes; ``read_source(filename)`` returns one executor file's text."""
-    sources = dict(("%s/%s" % (PACKAGE, filename), read_source(filename)) for filename in EXECUTOR_MODULES)
+def build(package_sources, interpreter=DEFAULT_INTERPRETER):
+    """The bundle's bytes; ``package_sources``: {path inside the package: text}, e.g. ``cli/main.py``."""
+    sources = dict(("%s/%s" % (PACKAGE, path), text) for path, text in package_sources.items())
     sources_digest = hashlib.sha256()
     for path in sorted(sources):
         sources_digest.update(path.encode("utf-8") + b"\0" + sources[path].encode("utf-8") + b"\0")
@@ -149,13 +146,37 @@ def install(data, path):
     return True
 
 
-def read_from_directory(directory):
-    def read_source(filename):
-        with open(os.path.join(directory, filename), encoding="utf-8") as source:
-            return source.read()
-    return read_source
+def sources_from_directory(directory):
+    """Every .py file of the package tree at ``directory``: the bundle has no list of its own."""
+    sources = {}
+    for parent, subdirs, files in os.walk(directory):
+        subdirs[:] = [name for name in subdirs if not name.startswith((".", "__pycache__"))]
+        for filename in files:
+            if filename.endswith(".py"):
+                path = os.path.join(parent, filename)
+                with open(path, encoding="utf-8") as source:
+                    sources[os.path.relpath(path, directory).replace(os.sep, "/")] = source.read()
+    return sources
+
+
+def sources_from_archive(archive, prefix):
+    """Every .py file under ``prefix`` in a zip archive (how Ansible ships module_utils to a host)."""
+    import zipfile
+    with zipfile.ZipFile(archive) as packed:
+        return dict((name[len(prefix):], packed.read(name).decode("utf-8")) for name in packed.namelist()
+                    if name.startswith(prefix) and name.endswith(".py"))
+
+
+def package_sources(package):
+    """The sources of an imported ``package``, from a directory or from the zip it was imported from."""
+    directory = os.path.dirname(package.__file__)
+    if os.path.isdir(directory):
+        return sources_from_directory(directory)
+    archive = package.__loader__.archive
+    prefix = os.path.relpath(directory, archive).replace(os.sep, "/") + "/"
+    return sources_from_archive(archive, prefix)
 
 
 if __name__ == "__main__":
     source_dir = os.path.join(os.path.dirname(os.path.abspath(__file__)), "executor")
-    install(build(read_from_directory(source_dir), *sys.argv[2:3]), sys.argv[1])
+    install(build(sources_from_directory(source_dir), *sys.argv[2:3]), sys.argv[1])

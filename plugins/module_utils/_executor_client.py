@@ -16,25 +16,12 @@ import sys
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
 from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import (
-    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, nstree,
-    observe, operations, procfs, signals, spec, state, supervisor, termination, users,
-)
+# The CLI's entry point, imported so that Ansible ships it and, through its
+# imports, every executor module it can reach; the bundle takes the tree as shipped.
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli import main as _executor_entry_point  # noqa: F401
 
 EXIT_BAD_INPUT = 2
 EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
-
-
-# Imported by name so that AnsiballZ ships each one: their sources become the bundle.
-SHIPPED_MODULES = dict((module.__name__.rpartition(".")[2], module) for module in (
-    arguments, cli, command, descriptors, filesystem, identity, init, instance, joins, libc, namespaces, nstree,
-    observe, operations, procfs, signals, spec, state, supervisor, termination, users))
-SHIPPED_MODULES["__init__"] = executor_package
-
-
-def _read_source(filename):
-    module = SHIPPED_MODULES[filename[:-3]]
-    return module.__loader__.get_data(module.__file__).decode("utf-8")
 
 
 class ExecutorError(Exception):
@@ -58,7 +45,7 @@ class ExecutorClient:
         """Install the bundle if its content changed; where we may not, run a private copy instead."""
         if self.path is not None:
             return self.path
-        data = bundle.build(_read_source, sys.executable)
+        data = bundle.build(bundle.package_sources(executor_package), sys.executable)
         if bundle.file_digest(self.installed_path) == bundle.digest(data):
             self.path = self.installed_path
         elif not self.may_install:

@@ -66,7 +66,7 @@ workloads:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils._executor_client import ExecutorClient, ExecutorError
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import is_valid_name
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.validate import is_valid_name
 
 
 def main():

@@ -2,7 +2,7 @@ import os
 
 import pytest
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import SpecError, spec_hash, validate
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.validate import SpecError, spec_hash, validate
 
 
 def no_workloads(name):

@@ -9,8 +9,8 @@ __metaclass__ = type
 
 import os
 
+from ..spec.validate import DEFAULT_PATH
 from . import init
-from .spec import DEFAULT_PATH
 
 
 def environment(spec):

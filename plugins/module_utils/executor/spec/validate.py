@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from . import signals, users
+from ..host import signals, users
 
 # Checked by hand, not with re: importing re costs more than a whole one-shot run.
 _NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")

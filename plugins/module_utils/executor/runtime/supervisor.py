@@ -16,8 +16,9 @@ __metaclass__ = type
 import os
 import time
 
-from . import init, instance, procfs, signals, termination
-from .identity import ProcessIdentity
+from ..host import procfs, signals, termination
+from ..host.identity import ProcessIdentity
+from . import init, instance
 from .namespaces import NamespacePlan
 
 BACKOFF_FIRST_SECONDS = 0.1
@@ -64,7 +65,7 @@ def report_to_starter(handshake_fd, result):
 def run_detached(store, name, handshake_fd):
     """The detached supervisor of workload ``name``: log as output, state recorded. Returns an exit code."""
     from .joins import open_joined
-    from .libc import set_process_name
+    from ..host.libc import set_process_name
 
     set_process_name("nsfleet-sup")
     spec = store.read_spec(name)

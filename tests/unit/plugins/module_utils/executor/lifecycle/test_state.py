@@ -3,7 +3,7 @@ import os
 
 import pytest
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.state import (
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.lifecycle.state import (
     STATE_SCHEMA, LockTimeout, StateStore, atomic_write_json)
 
 

@@ -38,7 +38,7 @@ def open_joined(store, spec):
 
 
 def _open_workload_namespace(store, name, nstype):
-    from .observe import observe  # only specs that share a workload's namespace need it
+    from ..lifecycle.observe import observe  # only specs that share a workload's namespace need it
 
     other = observe(store, name)
     pidfd = other.init.open_pidfd() if other is not None and other.init else None

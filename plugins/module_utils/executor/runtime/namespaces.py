@@ -11,7 +11,7 @@ import errno
 import fcntl
 import os
 
-from . import libc
+from ..host import libc
 
 CLONE_FLAGS = {
     "pid": libc.CLONE_NEWPID,

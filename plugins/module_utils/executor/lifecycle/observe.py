@@ -11,10 +11,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from . import procfs
-from .identity import ProcessIdentity
-from .namespaces import pidns_ancestry
-from .spec import spec_hash
+from ..host import procfs
+from ..host.identity import ProcessIdentity
+from ..runtime.namespaces import pidns_ancestry
+from ..spec.validate import spec_hash
 
 
 class Observation:

@@ -1,8 +1,8 @@
 import os
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import procfs
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.host import procfs
 
-PROC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "fixtures", "proc", "nested")
+PROC = os.path.join(os.path.dirname(__file__), "..", "..", "..", "..", "..", "fixtures", "proc", "nested")
 CHILD_NS = 4026532201
 GRANDCHILD_NS = 4026532305
 

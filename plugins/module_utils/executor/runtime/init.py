@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import os
 
-from . import libc, signals, termination
+from ..host import libc, signals, termination
 
 # Synchronous signals describe a fault in init itself; the rest can be forwarded.
 _NOT_FORWARDED = signals.SYNCHRONOUS | {signals.SIGKILL, signals.SIGSTOP, signals.SIGCHLD}

@@ -1,7 +1,7 @@
 import pytest
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor import cli
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.arguments import UsageError
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli import main as cli
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli.arguments import UsageError
 
 
 def command(name):

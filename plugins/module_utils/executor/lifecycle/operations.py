@@ -12,14 +12,17 @@ import os
 import select
 import sys
 
-from . import command, observe, signals, spec as spec_module, termination
-from .descriptors import close_all_except
-from .init import exit_code
-from .instance import SETUP_TIMEOUT_SECONDS
-from .joins import JoinError, open_joined
-from .namespaces import NamespacePlan
-from .spec import spec_hash
-from .supervisor import now_iso, report_to_starter, run_detached
+from ..host import signals, termination
+from ..host.descriptors import close_all_except
+from ..runtime import command
+from ..runtime.init import exit_code
+from ..runtime.instance import SETUP_TIMEOUT_SECONDS
+from ..runtime.joins import JoinError, open_joined
+from ..runtime.namespaces import NamespacePlan
+from ..runtime.supervisor import now_iso, report_to_starter, run_detached
+from ..spec import validate as spec_module
+from ..spec.validate import spec_hash
+from . import observe
 
 # How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
 STOP_GRACE_SECONDS = 5.0

@@ -14,7 +14,7 @@ __metaclass__ = type
 
 import os
 
-from . import libc
+from ..host import libc
 
 # Device nodes a rootfs gets, bound from the host (as runc's defaults).
 DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")

@@ -15,9 +15,9 @@ __metaclass__ = type
 import os
 import sys
 
-from . import __version__
+from .. import __version__
+from ..spec.validate import SpecError
 from .arguments import Command, Option, UsageError
-from .spec import SpecError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
@@ -90,7 +90,7 @@ def spec_from_run_args(args):
 
 
 def _workloads(store):
-    from .operations import Workloads
+    from ..lifecycle.operations import Workloads
     return Workloads(store, _BUNDLE_PATH[0])
 
 
@@ -99,9 +99,9 @@ _BUNDLE_PATH = [None]
 
 
 def cmd_run(store, args):
-    from .joins import open_joined
-    from .spec import validate
-    from .supervisor import NullRecorder, StateRecorder, Supervisor
+    from ..runtime.joins import open_joined
+    from ..spec.validate import validate
+    from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
 
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
@@ -138,7 +138,7 @@ def cmd_create(store, args):
 
 
 def cmd_validate(store, args):
-    from .spec import spec_hash, validate
+    from ..spec.validate import spec_hash, validate
 
     spec = validate(_read_spec(args["spec"]), store.exists)
     _print_json({"spec": spec, "spec_hash": spec_hash(spec)})
@@ -203,7 +203,7 @@ def cmd_ps(store, args):
 
 
 def cmd_supervise(store, args):
-    from .supervisor import report_to_starter, run_detached
+    from ..runtime.supervisor import report_to_starter, run_detached
 
     handshake_fd = int(args["handshake_fd"])
     try:
@@ -214,7 +214,7 @@ def cmd_supervise(store, args):
 
 
 def cmd_ns(store, args):
-    from .nstree import pid_namespaces
+    from ..lifecycle.nstree import pid_namespaces
 
     namespaces = pid_namespaces(store)
     if args["json"]:
@@ -319,7 +319,7 @@ def main(argv=None, bundle_path=None):
 
 
 def _dispatch(handler, state_dir, args):
-    from .state import StateStore
+    from ..lifecycle.state import StateStore
 
     try:
         return handler(StateStore(state_dir), args)

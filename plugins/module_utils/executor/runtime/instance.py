@@ -14,9 +14,10 @@ __metaclass__ = type
 import os
 import select
 
-from . import command, filesystem, init, libc
-from .descriptors import close_all_except
-from .identity import ProcessIdentity
+from ..host import libc
+from ..host.descriptors import close_all_except
+from ..host.identity import ProcessIdentity
+from . import command, filesystem, init
 
 # Set-up (mounts, pivot_root) can block on a bad filesystem; never wait forever.
 SETUP_TIMEOUT_SECONDS = 30.0

@@ -7,8 +7,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from . import procfs
-from .namespaces import pidns_ancestry
+from ..host import procfs
+from ..runtime.namespaces import pidns_ancestry
 
 
 def _workload_names(store):
