@@ -12,9 +12,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils._executor_client import ExecutorClient, ExecutorError
-
-SPEC_OPTIONS = ("name", "command", "env", "cwd", "user", "hostname", "rootfs", "mounts", "namespaces", "init",
-                "stop_signal", "stop_timeout", "restart_policy")
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.schema import KNOWN_KEYS as SPEC_OPTIONS
 ACTIVE_STATUSES = ("running", "orphaned")
 
 

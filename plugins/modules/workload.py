@@ -100,7 +100,7 @@ options:
       - Namespace type (V(pid), V(mount), V(uts), V(ipc), V(net), V(cgroup)) to V(private), V(host),
         V(workload:<name>) (share another workload's, like C(docker run --pid=container:<name>)) or V(path:<file>)
         (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
-      - V(pid) and V(mount) default to V(private), the others to V(host).
+      - V(pid) and V(mount) default to V(private), the others to V(host). V(user) accepts only V(host) for now.
     type: dict
   init:
     description:
@@ -244,34 +244,18 @@ workload:
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils._workload_manager import WorkloadManager
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.schema import module_argument_spec
 
 
 def main():
+    argument_spec = module_argument_spec()  # the spec options, from the executor's one table of fields
+    argument_spec.update(
+        state=dict(type="str", default="started", choices=["present", "started", "stopped", "restarted", "absent"]),
+        recreate=dict(type="bool", default=False),
+        state_dir=dict(type="path", default="/"),
+    )
     module = AnsibleModule(
-        argument_spec=dict(
-            name=dict(type="str", required=True),
-            state=dict(type="str", default="started", choices=["present", "started", "stopped", "restarted", "absent"]),
-            command=dict(type="list", elements="str"),
-            env=dict(type="dict"),
-            cwd=dict(type="str"),
-            user=dict(type="str"),
-            hostname=dict(type="str"),
-            rootfs=dict(type="path"),
-            mounts=dict(type="list", elements="dict", options=dict(
-                src=dict(type="path"),
-                dest=dict(type="str", required=True),
-                type=dict(type="str", default="bind", choices=["bind", "tmpfs"]),
-                readonly=dict(type="bool", default=False),
-                options=dict(type="str"),
-            )),
-            namespaces=dict(type="dict"),
-            init=dict(type="bool", default=True),
-            stop_signal=dict(type="str", default="SIGTERM"),
-            stop_timeout=dict(type="float", default=10),
-            restart_policy=dict(type="str", default="no", choices=["no", "on-failure", "always"]),
-            recreate=dict(type="bool", default=False),
-            state_dir=dict(type="path", default="/"),
-        ),
+        argument_spec=argument_spec,
         supports_check_mode=True,
     )
     WorkloadManager(module).run()

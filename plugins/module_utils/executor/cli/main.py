@@ -72,20 +72,36 @@ def _parse_number(param, text):
         raise SpecError(param, "must be a number of seconds, got %r" % text)
 
 
+def _parse_namespaces(items):
+    return dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in items))
+
+
+# How a ``run`` flag's parsed value becomes the spec field's value; the rest pass as they are.
+_FROM_CLI = {
+    "env": _parse_env,
+    "mounts": lambda items: [_parse_mount(text) for text in items],
+    "namespaces": _parse_namespaces,
+    "init": lambda no_init: not no_init,
+    "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
+}
+
+
+def _run_field_options():
+    """``nsfleet run``'s spec flags, one per spec field that has ``cli`` in the schema."""
+    from ..spec.schema import FIELDS
+    return tuple(Option(field.cli, field.name, field.cli_kind, metavar=field.cli_metavar, help_text=field.cli_help,
+                        choices=field.choices) for field in FIELDS if field.cli)
+
+
 def spec_from_run_args(args):
-    raw = {"name": args["name"] or "run-%d" % os.getpid(), "command": args["remainder"],
-           "init": not args["no_init"], "restart_policy": args["restart"], "stop_signal": args["stop_signal"],
-           "stop_timeout": _parse_number("--stop-timeout", args["stop_timeout"])}
-    for key in ("hostname", "rootfs", "cwd", "user"):
-        if args[key]:
-            raw[key] = args[key]
-    if args["env"]:
-        raw["env"] = _parse_env(args["env"])
-    if args["mount"]:
-        raw["mounts"] = [_parse_mount(text) for text in args["mount"]]
-    namespaces = dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in args["ns"]))
-    if namespaces:
-        raw["namespaces"] = namespaces
+    from ..spec.schema import FIELDS
+    raw = {"command": args["remainder"]}
+    for field in FIELDS:
+        value = args.get(field.name) if field.cli else None
+        if value in (None, [], ""):
+            continue
+        raw[field.name] = _FROM_CLI.get(field.name, lambda given: given)(value)
+    raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
 
@@ -114,7 +130,7 @@ def cmd_run(store, args):
         _print_json(workloads.start(raw["name"])[0])
         return 0
     # One-shot without a name keeps no state, like unshare; a named run is visible to ls.
-    keep_state = bool(args["name"])
+    keep_state = bool(args.get("name"))
     spec = validate(raw, store.exists)
     if keep_state:
         _workloads(store).create(raw)
@@ -239,22 +255,9 @@ _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once i
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
 COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
-        Option(("--name",), "name", metavar="NAME", help_text="workload name; unnamed --rm runs keep no state"),
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
         Option(("--detach", "-d"), "detach", "flag", help_text="start under a supervisor and return"),
-        Option(("--hostname",), "hostname", metavar="NAME", help_text="in a private UTS namespace"),
-        Option(("--rootfs",), "rootfs", metavar="DIR", help_text="pivot_root into DIR"),
-        Option(("--cwd",), "cwd", metavar="DIR"),
-        Option(("--user", "-u"), "user", metavar="USER", help_text="name, uid or uid:gid"),
-        Option(("--env", "-e"), "env", "append", metavar="KEY[=VALUE]"),
-        Option(("--mount", "-v"), "mount", "append", metavar="SRC:DEST[:ro]", help_text="or tmpfs:DEST[:OPTS]"),
-        Option(("--ns",), "ns", "append", metavar="TYPE=VALUE",
-               help_text="pid|mount|uts|ipc|net|cgroup = private|host|workload:NAME|path:FILE"),
-        Option(("--no-init",), "no_init", "flag", help_text="make the command itself PID 1"),
-        Option(("--restart",), "restart", default="no", metavar="POLICY", choices=("no", "on-failure", "always")),
-        Option(("--stop-signal",), "stop_signal", default="SIGTERM", metavar="SIGNAL"),
-        Option(("--stop-timeout",), "stop_timeout", default="10", metavar="SECONDS"),
-    ), remainder="CMD [ARG...]"), cmd_run),
+    ) + _run_field_options(), remainder="CMD [ARG...]"), cmd_run),
     (Command("create", "Record a workload from a JSON spec; print the workload as JSON.", (
         _SPEC, Option(("--replace",), "replace", "flag", help_text="recreate when the spec changed"))), cmd_create),
     (Command("validate", "Check a JSON spec; print it normalised with its hash.", (_SPEC,)), cmd_validate),

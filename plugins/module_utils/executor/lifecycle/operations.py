@@ -21,6 +21,7 @@ from ..runtime.joins import JoinError, open_joined
 from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import now_iso, report_to_starter, run_detached
 from ..spec import validate as spec_module
+from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
 from . import observe
 
@@ -122,7 +123,7 @@ class Workloads:
         if not observation.init_alive:
             raise OperationError("workload %r is not running" % name)
         spec = dict(observation.spec, namespaces=dict(
-            (nstype, "workload:" + name) for nstype in ("pid", "mount", "uts", "ipc", "net", "cgroup")))
+            (kind.name, "workload:" + name) for kind in NAMESPACE_KINDS if "workload" in kind.values))
         try:
             fds = open_joined(self.store, spec)
         except JoinError as error:

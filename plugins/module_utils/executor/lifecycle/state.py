@@ -21,6 +21,8 @@ import fcntl
 import os
 import time
 
+from ..spec.schema import upgrade
+
 STATE_SCHEMA = 1
 
 
@@ -89,7 +91,9 @@ class StateStore:
         return os.path.isfile(self.spec_path(name))
 
     def read_spec(self, name):
-        return read_json(self.spec_path(name))
+        """The stored spec, brought to this release's version (None when there is none)."""
+        stored = read_json(self.spec_path(name))
+        return None if stored is None else upgrade(stored)
 
     def read_state(self, name):
         return read_json(self.state_path(name))

@@ -12,6 +12,7 @@ import fcntl
 import os
 
 from ..host import libc
+from ..spec.schema import NAMESPACE_KINDS
 
 CLONE_FLAGS = {
     "pid": libc.CLONE_NEWPID,
@@ -23,8 +24,7 @@ CLONE_FLAGS = {
     "user": libc.CLONE_NEWUSER,
 }
 # The name of each spec namespace type under /proc/PID/ns/.
-PROC_NS_NAMES = {"pid": "pid", "mount": "mnt", "uts": "uts", "ipc": "ipc", "net": "net",
-                 "cgroup": "cgroup", "user": "user"}
+PROC_NS_NAMES = dict((kind.name, kind.proc_name) for kind in NAMESPACE_KINDS)
 # Joined before the new ones are made; mount last so /proc paths still resolve.
 JOIN_ORDER = ("ipc", "uts", "net", "cgroup", "mount")
 

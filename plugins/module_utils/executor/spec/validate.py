@@ -15,21 +15,16 @@ __metaclass__ = type
 import os
 
 from ..host import signals, users
+from .schema import FIELDS, KNOWN_KEYS, MOUNT_TYPES, NAMESPACES, RESTART_POLICIES, SPEC_VERSION, copy_default, hashed_view
+from .schema import DEFAULT_PATH  # noqa: F401 - the runtime's default PATH, defined with the spec
 
 # Checked by hand, not with re: importing re costs more than a whole one-shot run.
 _NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_REST = _NAME_FIRST | frozenset("_.-")
 _HOSTNAME_FIRST = _NAME_FIRST | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
-DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-RESTART_POLICIES = ("no", "on-failure", "always")
-MOUNT_TYPES = ("bind", "tmpfs")
-# Namespace types the spec accepts, and the values each may take today.
-NAMESPACE_TYPES = ("pid", "mount", "uts", "ipc", "net", "cgroup", "user")
-NAMESPACE_DEFAULTS = {"pid": "private", "mount": "private", "uts": "host", "ipc": "host",
-                      "net": "host", "cgroup": "host", "user": "host"}
-KNOWN_KEYS = ("name", "command", "env", "cwd", "user", "hostname", "rootfs", "mounts",
-              "namespaces", "init", "stop_signal", "stop_timeout", "restart_policy")
+# stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
+MAX_STOP_TIMEOUT_SECONDS = 86400
 
 
 class SpecError(ValueError):
@@ -98,9 +93,10 @@ def _looks_executable(path):
 
 
 def spec_hash(spec):
+    """sha256 of what the spec asks for beyond the defaults: equal specs hash equally across releases."""
     import hashlib  # OpenSSL costs milliseconds; one-shot runs never hash
     import json
-    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    canonical = json.dumps(hashed_view(spec), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
@@ -113,23 +109,28 @@ class _Validator:
         raw = self.raw
         if not isinstance(raw, dict):
             raise SpecError("spec", "must be a JSON object")
-        unknown = sorted(set(raw) - set(KNOWN_KEYS))
+        unknown = sorted(set(raw) - set(KNOWN_KEYS) - {"spec_version"})
         if unknown:
             raise SpecError(unknown[0], "unknown parameter (known: %s)" % ", ".join(KNOWN_KEYS))
-        spec = {"name": validate_name(raw.get("name"))}
-        spec["rootfs"] = self.rootfs(raw.get("rootfs"))
-        spec["namespaces"] = self.namespaces(raw.get("namespaces") or {}, spec["name"], raw.get("hostname"))
-        spec["env"] = self.env(raw.get("env") or {})
-        spec["command"] = self.command(raw.get("command"), spec["rootfs"], spec["env"])
-        spec["cwd"] = self.cwd(raw.get("cwd"), spec["rootfs"])
-        spec["user"] = self.user(raw.get("user"), spec["rootfs"])
-        spec["hostname"] = self.hostname(raw.get("hostname"))
-        spec["mounts"] = self.mounts(raw.get("mounts") or [], spec["rootfs"], spec["namespaces"])
-        spec["init"] = self.boolean("init", raw.get("init", True))
-        spec["stop_signal"] = signal_name(raw.get("stop_signal") or "SIGTERM")
-        spec["stop_timeout"] = self.stop_timeout(raw.get("stop_timeout", 10))
-        spec["restart_policy"] = self.restart_policy(raw.get("restart_policy") or "no")
+        spec = {}
+        for field in FIELDS:  # in table order: each field may use those before it
+            value = raw.get(field.name)
+            if value is None:
+                value = copy_default(field)
+            spec[field.name] = getattr(self, field.name)(value, spec)
+        spec["spec_version"] = SPEC_VERSION
         return spec
+
+    @staticmethod
+    def name(value, _spec):
+        return validate_name(value)
+
+    def init(self, value, _spec):
+        return self.boolean("init", value)
+
+    @staticmethod
+    def stop_signal(value, _spec):
+        return signal_name(value)
 
     @staticmethod
     def boolean(param, value):
@@ -138,7 +139,7 @@ class _Validator:
         return value
 
     @staticmethod
-    def rootfs(rootfs):
+    def rootfs(rootfs, _spec):
         if not rootfs:
             return None
         if not isinstance(rootfs, str) or not os.path.isabs(rootfs):
@@ -155,27 +156,27 @@ class _Validator:
             raise SpecError("rootfs", "%s is not a directory" % proc)
         return rootfs
 
-    def namespaces(self, namespaces, name, hostname):
+    def namespaces(self, namespaces, spec):
         if not isinstance(namespaces, dict):
             raise SpecError("namespaces", "must be a mapping of namespace type to value")
-        result = dict(NAMESPACE_DEFAULTS)
-        if hostname and "uts" not in namespaces:
-            result["uts"] = "private"
+        result = dict((kind.name, kind.default) for kind in NAMESPACES.values())
         for nstype, value in namespaces.items():
             param = "namespaces.%s" % nstype
-            if nstype not in NAMESPACE_TYPES:
-                raise SpecError(param, "unknown namespace type (known: %s)" % ", ".join(NAMESPACE_TYPES))
-            result[nstype] = self.namespace_value(param, nstype, value, name)
+            if nstype not in NAMESPACES:
+                raise SpecError(param, "unknown namespace type (known: %s)" % ", ".join(NAMESPACES))
+            result[nstype] = self.namespace_value(param, NAMESPACES[nstype], value, spec["name"])
+        if spec["hostname"] and "uts" not in (self.raw.get("namespaces") or {}):
+            result["uts"] = "private"  # a hostname of its own needs a UTS namespace of its own
         return result
 
-    def namespace_value(self, param, nstype, value, name):
+    def namespace_value(self, param, nskind, value, name):
         if not isinstance(value, str) or not value:
             raise SpecError(param, "must be private, host, workload:<name> or path:<file>")
-        if value in ("private", "host"):
-            if nstype == "user" and value == "private":
-                raise SpecError(param, "private user namespaces are not supported yet")
-            return value
         kind, _sep, target = value.partition(":")
+        if kind in ("private", "host", "workload", "path") and kind not in nskind.values:
+            raise SpecError(param, nskind.refused or "%r is not accepted for this namespace" % value)
+        if value in ("private", "host"):
+            return value
         if kind == "workload":
             validate_name(target, param)
             if target == name:
@@ -190,7 +191,7 @@ class _Validator:
         raise SpecError(param, "unknown value %r (use private, host, workload:<name> or path:<file>)" % value)
 
     @staticmethod
-    def env(env):
+    def env(env, _spec):
         if not isinstance(env, dict):
             raise SpecError("env", "must be a mapping of variable name to value")
         result = {}
@@ -203,7 +204,8 @@ class _Validator:
         return result
 
     @staticmethod
-    def command(command, rootfs, env):
+    def command(command, spec):
+        rootfs, env = spec["rootfs"], spec["env"]
         if isinstance(command, str):
             raise SpecError("command", "must be a list of arguments, not a string")
         if not isinstance(command, list) or not command:
@@ -234,7 +236,8 @@ class _Validator:
         raise SpecError("command", "%r not found%s" % (program, where))
 
     @staticmethod
-    def cwd(cwd, rootfs):
+    def cwd(cwd, spec):
+        rootfs = spec["rootfs"]
         if not cwd:
             return "/"
         if not isinstance(cwd, str) or not os.path.isabs(cwd):
@@ -244,23 +247,24 @@ class _Validator:
         return os.path.normpath(cwd)
 
     @staticmethod
-    def user(user, rootfs):
+    def user(user, spec):
         if user is None or user == "":
             return None
         try:
-            return users.resolve(str(user), rootfs)
+            return users.resolve(str(user), spec["rootfs"])
         except LookupError as error:
             raise SpecError("user", str(error))
 
     @staticmethod
-    def hostname(hostname):
+    def hostname(hostname, _spec):
         if not hostname:
             return None
         if not _matches(hostname, _HOSTNAME_FIRST, _HOSTNAME_REST, 64):
             raise SpecError("hostname", "%r is not a valid hostname" % (hostname,))
         return hostname
 
-    def mounts(self, mounts, rootfs, namespaces):
+    def mounts(self, mounts, spec):
+        rootfs, namespaces = spec["rootfs"], spec["namespaces"]
         if not isinstance(mounts, list):
             raise SpecError("mounts", "must be a list")
         if mounts and namespaces["mount"] != "private":
@@ -314,15 +318,16 @@ class _Validator:
         return {"src": src, "dest": dest, "type": mount_type, "readonly": readonly, "options": options}
 
     @staticmethod
-    def stop_timeout(value):
+    def stop_timeout(value, _spec):
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise SpecError("stop_timeout", "must be a number of seconds, got %r" % (value,))
-        if value < 0:
-            raise SpecError("stop_timeout", "must not be negative, got %r" % (value,))
-        return value
+        if not 0 <= value <= MAX_STOP_TIMEOUT_SECONDS:  # also refuses NaN, which compares false
+            raise SpecError("stop_timeout", "must be between 0 and %d seconds, got %r" % (MAX_STOP_TIMEOUT_SECONDS, value))
+        # One form for equal timeouts: 10.0 from a module and 10 from a file are the same spec.
+        return int(value) if float(value).is_integer() else float(value)
 
     @staticmethod
-    def restart_policy(value):
+    def restart_policy(value, _spec):
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value

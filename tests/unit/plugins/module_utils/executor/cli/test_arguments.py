@@ -12,7 +12,7 @@ def test_run_options_and_remainder():
     args = command("run").parse(["--rm", "--name=web", "-e", "A=1", "-e", "B", "--", "sh", "-c", "exit 3"])
     assert args["rm"] and args["name"] == "web" and args["env"] == ["A=1", "B"]
     assert args["remainder"] == ["sh", "-c", "exit 3"]
-    assert args["restart"] == "no" and args["detach"] is False
+    assert args["restart_policy"] is None and args["detach"] is False
 
 
 def test_options_after_dashdash_belong_to_the_command():

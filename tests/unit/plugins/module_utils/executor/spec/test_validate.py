@@ -192,3 +192,19 @@ def test_command_that_is_not_a_program(tmp_path):
     path.write_text("just text\n")
     path.chmod(0o755)
     assert "not a program" in fails_on("command", {"command": [str(path)]})
+
+
+@pytest.mark.parametrize("value", ["private", "path:/proc/1/ns/user", "workload:other"])
+def test_user_namespaces_other_than_the_hosts_are_refused_not_ignored(value):
+    with pytest.raises(SpecError, match="namespaces.user: user namespaces are not supported yet"):
+        check({"namespaces": {"user": value}})
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e12, -1])
+def test_stop_timeout_must_be_finite_and_bounded(value):
+    with pytest.raises(SpecError, match="stop_timeout"):
+        check({"stop_timeout": value})
+
+
+def test_stored_spec_carries_its_version():
+    assert check({})["spec_version"] == 2

@@ -1,0 +1,199 @@
+# -*- coding: utf-8 -*-
+# Copyright: nsfleet contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The one table of spec fields.
+
+Every spec field is a ``Field`` here: its type, its default, its choices and
+sub-options, and its ``nsfleet run`` flag. Validation (``validate.py``), the
+hash, the CLI's ``run`` flags and the modules' argument specs are derived
+from this table; a unit test checks the modules' DOCUMENTATION against it.
+
+Upgrade rule: a field added by a later release has a default, and the hash
+leaves out every field equal to its default, so a spec stored by an earlier
+release hashes as it did when it is read back. ``SPEC_VERSION`` is stored with
+the spec; specs without one were written by release 0.1 (version 1).
+
+Cheap to import: the one-shot ``nsfleet run`` path reads it.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+SPEC_VERSION = 2
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+
+class NamespaceKind:
+    """A namespace type of ``namespaces``: its default and which values it accepts.
+
+    ``values``: "private", "host", "workload" (workload:<name>), "path" (path:<file>).
+    ``proc_name``: its name under /proc/PID/ns/.
+    """
+
+    def __init__(self, name, proc_name, default, values, refused=None):
+        self.name = name
+        self.proc_name = proc_name
+        self.default = default
+        self.values = values
+        self.refused = refused  # why the values it does not accept are refused
+
+
+ALL_NAMESPACE_VALUES = ("private", "host", "workload", "path")
+NAMESPACE_KINDS = (
+    NamespaceKind("pid", "pid", "private", ALL_NAMESPACE_VALUES),
+    NamespaceKind("mount", "mnt", "private", ALL_NAMESPACE_VALUES),
+    NamespaceKind("uts", "uts", "host", ALL_NAMESPACE_VALUES),
+    NamespaceKind("ipc", "ipc", "host", ALL_NAMESPACE_VALUES),
+    NamespaceKind("net", "net", "host", ALL_NAMESPACE_VALUES),
+    NamespaceKind("cgroup", "cgroup", "host", ALL_NAMESPACE_VALUES),
+    NamespaceKind("user", "user", "host", ("host",),
+                  refused="user namespaces are not supported yet: only 'host' is accepted"),
+)
+NAMESPACES = dict((kind.name, kind) for kind in NAMESPACE_KINDS)
+NAMESPACE_DEFAULTS = dict((kind.name, kind.default) for kind in NAMESPACE_KINDS)
+
+
+class Field:
+    """One spec field.
+
+    ``type``: the Ansible option type (str, path, list, dict, bool, float, int).
+    ``default``: the normalised value when the field is not given; the hash
+    leaves the field out when it has this value.
+    ``module_default``: the default the module's argument spec shows, when it
+    differs from None (None: the module sends nothing and the executor decides).
+    ``cli``: the ``nsfleet run`` flags; ``cli_kind`` as in ``cli.arguments.Option``.
+    """
+
+    def __init__(self, name, type, default=None, module_default=None, elements=None, choices=None, options=None,
+                 required=False, cli=None, cli_kind="value", cli_metavar="VALUE", cli_help=""):
+        self.name = name
+        self.type = type
+        self.default = default
+        self.module_default = module_default
+        self.elements = elements
+        self.choices = choices
+        self.options = options
+        self.required = required
+        self.cli = cli
+        self.cli_kind = cli_kind
+        self.cli_metavar = cli_metavar
+        self.cli_help = cli_help
+
+
+MOUNT_TYPES = ("bind", "tmpfs")
+RESTART_POLICIES = ("no", "on-failure", "always")
+
+MOUNT_OPTIONS = (
+    Field("src", "path"),
+    Field("dest", "str", required=True),
+    Field("type", "str", default="bind", module_default="bind", choices=MOUNT_TYPES),
+    Field("readonly", "bool", default=False, module_default=False),
+    Field("options", "str", default=""),
+)
+
+# Validation runs in this order: a field comes after the fields it depends on
+# (command is looked up in rootfs with env's PATH; mounts need the namespaces).
+FIELDS = (
+    Field("name", "str", required=True, cli=("--name",), cli_metavar="NAME",
+          cli_help="workload name; unnamed --rm runs keep no state"),
+    Field("rootfs", "path", cli=("--rootfs",), cli_metavar="DIR", cli_help="pivot_root into DIR"),
+    Field("hostname", "str", cli=("--hostname",), cli_metavar="NAME", cli_help="in a private UTS namespace"),
+    Field("namespaces", "dict", default=NAMESPACE_DEFAULTS, cli=("--ns",), cli_kind="append",
+          cli_metavar="TYPE=VALUE", cli_help="%s = private|host|workload:NAME|path:FILE" % "|".join(
+              kind.name for kind in NAMESPACE_KINDS)),
+    Field("env", "dict", default={}, cli=("--env", "-e"), cli_kind="append", cli_metavar="KEY[=VALUE]",
+          cli_help="environment variable; KEY alone passes this one's"),
+    Field("command", "list", elements="str"),
+    Field("cwd", "str", default="/", cli=("--cwd",), cli_metavar="DIR", cli_help="working directory, inside the rootfs"),
+    Field("user", "str", cli=("--user", "-u"), cli_metavar="USER", cli_help="name, uid or uid:gid"),
+    Field("mounts", "list", default=[], elements="dict", options=MOUNT_OPTIONS, cli=("--mount", "-v"),
+          cli_kind="append", cli_metavar="SRC:DEST[:ro]", cli_help="or tmpfs:DEST[:OPTS]"),
+    Field("init", "bool", default=True, module_default=True, cli=("--no-init",), cli_kind="flag",
+          cli_help="make the command itself PID 1"),
+    Field("stop_signal", "str", default="SIGTERM", module_default="SIGTERM", cli=("--stop-signal",),
+          cli_metavar="SIGNAL", cli_help="asks the workload to stop (default SIGTERM)"),
+    Field("stop_timeout", "float", default=10, module_default=10, cli=("--stop-timeout",), cli_metavar="SECONDS",
+          cli_help="then SIGKILL (default 10)"),
+    Field("restart_policy", "str", default="no", module_default="no", choices=RESTART_POLICIES, cli=("--restart",),
+          cli_metavar="POLICY", cli_help="no|on-failure|always (default no)"),
+)
+FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
+KNOWN_KEYS = tuple(field.name for field in FIELDS)
+
+
+_MISSING = object()
+
+
+def _canonical(value, field):
+    """One form for equal values: 10.0 is 10; entries and sub-options at their defaults are left out."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict) and isinstance(field.default, dict):
+        return dict((key, item) for key, item in value.items() if field.default.get(key, _MISSING) != item)
+    if isinstance(value, list) and field.options:
+        return [dict((key, item) for key, item in element.items()
+                     if key not in _SUB_DEFAULTS[field.name] or _SUB_DEFAULTS[field.name][key] != item)
+                if isinstance(element, dict) else element for element in value]
+    return value
+
+
+_SUB_DEFAULTS = dict((field.name, dict((sub.name, sub.default) for sub in field.options if sub.default is not None))
+                     for field in FIELDS if field.options)
+
+
+def hashed_view(spec):
+    """What the spec hash covers: each field that differs from its default, in canonical form.
+
+    ``spec_version`` and keys the table does not know are left out.
+    """
+    view = {}
+    for field in FIELDS:
+        value = spec.get(field.name, field.default)
+        if value == field.default:
+            continue
+        value = _canonical(value, field)
+        if value in ({}, field.default):
+            continue
+        view[field.name] = value
+    return view
+
+
+def copy_default(field):
+    """The field's default, as a value of its own: specs never share a dict or list."""
+    if isinstance(field.default, (dict, list)):
+        return type(field.default)(field.default)
+    return field.default
+
+
+def upgrade(stored):
+    """A stored spec of any earlier version, with the fields it lacks at their defaults."""
+    spec = dict(stored)
+    for field in FIELDS:
+        if field.name not in spec:
+            spec[field.name] = copy_default(field)
+    namespaces = dict(NAMESPACE_DEFAULTS)
+    namespaces.update(spec.get("namespaces") or {})
+    spec["namespaces"] = namespaces
+    spec["spec_version"] = SPEC_VERSION
+    return spec
+
+
+def module_argument_spec():
+    """The spec fields as an AnsibleModule argument spec (the module adds its own, like ``state``)."""
+    return dict((field.name, _module_option(field)) for field in FIELDS)
+
+
+def _module_option(field):
+    option = {"type": field.type}
+    if field.elements:
+        option["elements"] = field.elements
+    if field.choices:
+        option["choices"] = list(field.choices)
+    if field.module_default is not None:
+        option["default"] = field.module_default
+    if field.required:
+        option["required"] = True
+    if field.options:
+        option["options"] = dict((sub.name, _module_option(sub)) for sub in field.options)
+    return option
