@@ -93,7 +93,10 @@ options:
         default: false
       options:
         description:
-          - Mount options, for example V(size=64m) for a tmpfs.
+          - Comma-separated mount options. V(ro), V(nosuid), V(nodev) and V(noexec) apply to both types
+            (V(rw), V(suid), V(dev), V(exec), V(bind) and V(rbind) change nothing).
+          - A tmpfs also takes V(size), V(nr_blocks), V(nr_inodes), V(mode), V(uid), V(gid), V(huge) and V(mpol),
+            for example V(size=64m,mode=1777). Anything else is refused.
         type: str
   namespaces:
     description:
@@ -102,6 +105,25 @@ options:
         (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
       - V(pid) and V(mount) default to V(private), the others to V(host). V(user) accepts only V(host) for now.
     type: dict
+  readonly_rootfs:
+    description:
+      - Make the root filesystem read-only, like C(docker run --read-only). With O(rootfs) that is the rootfs;
+        without one, the host's C(/) as the workload sees it. O(mounts) keep their own mode.
+    type: bool
+    default: false
+  devices:
+    description:
+      - Host devices to add to the workload's minimal C(/dev), by path, for example V(/dev/fuse).
+      - By default C(/dev) holds only C(null), C(zero), C(full), C(random), C(urandom), C(tty), C(pts) and C(shm),
+        with or without O(rootfs); device nodes work nowhere else (every other mount is C(nodev)).
+    type: list
+    elements: str
+  host_dev:
+    description:
+      - Give the workload the host's C(/dev) instead of a minimal one, and leave device nodes usable on its other
+        mounts. Only for workloads that need the host's devices.
+    type: bool
+    default: false
   init:
     description:
       - Run nsfleet's init as PID 1; it reaps orphans, forwards signals to the command and exits with its exit code.

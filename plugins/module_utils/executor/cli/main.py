@@ -46,13 +46,15 @@ def _read_spec(source):
 
 
 def _parse_mount(text):
-    """'SRC:DEST[:ro]' for a bind mount, 'tmpfs:DEST[:OPTIONS]' for a tmpfs."""
+    """'SRC:DEST[:ro,noexec,...]' for a bind mount, 'tmpfs:DEST[:OPTIONS]' for a tmpfs."""
     parts = text.split(":")
     if len(parts) < 2:
         raise SpecError("--mount", "%r: use SRC:DEST[:ro] or tmpfs:DEST[:OPTIONS]" % text)
     if parts[0] == "tmpfs":
         return {"type": "tmpfs", "dest": parts[1], "options": ":".join(parts[2:])}
-    return {"type": "bind", "src": parts[0], "dest": parts[1], "readonly": parts[2:] == ["ro"]}
+    options = [option for option in ":".join(parts[2:]).split(",") if option]
+    return {"type": "bind", "src": parts[0], "dest": parts[1], "readonly": "ro" in options,
+            "options": ",".join(option for option in options if option != "ro")}
 
 
 def _parse_env(items):

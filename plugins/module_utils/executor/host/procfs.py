@@ -132,3 +132,28 @@ def pid_mapping(pidns_inode, is_inside, proc_root="/proc"):
         })
     processes.sort(key=lambda process: process["ns_pid"])
     return processes
+
+
+def _unescape_mount_path(text):
+    # mountinfo escapes space, tab, newline and backslash as \ooo
+    if "\\" not in text:
+        return text
+    out, index = [], 0
+    while index < len(text):
+        if text[index] == "\\" and text[index + 1:index + 4].isdigit():
+            out.append(chr(int(text[index + 1:index + 4], 8)))
+            index += 4
+        else:
+            out.append(text[index])
+            index += 1
+    return "".join(out)
+
+
+def mount_points(pid="self", proc_root="/proc"):
+    """[(mount point, per-mount options)] of a process's mount namespace, outermost first."""
+    found = []
+    with open("%s/%s/mountinfo" % (proc_root, pid)) as mountinfo:
+        for line in mountinfo:
+            fields = line.split(" ")
+            found.append((_unescape_mount_path(fields[4]), fields[5].split(",")))
+    return found

@@ -6,6 +6,12 @@
 Order matters: propagation goes private before any mount, so nothing leaks
 back to the host; /proc is mounted after the PID namespace exists so it shows
 that namespace; pivot_root comes last and detaches the old root.
+
+What a workload sees is what runc gives a container, with or without a
+rootfs: a minimal /dev, /proc with the kernel's sensitive files masked and
+its tunables read-only, /sys read-only. Every destination inside the root is
+resolved inside it at every start (``security.paths``): a rootfs cannot lead
+a mount out to the host through a symlink it planted.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,65 +19,212 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
-from ..host import libc
+from ..host import libc, procfs
+from ..security import paths
+from ..spec.schema import MOUNT_FLAG_OPTIONS as MOUNT_FLAG_NAMES, MOUNT_NEUTRAL_OPTIONS
 
-# Device nodes a rootfs gets, bound from the host (as runc's defaults).
+# Device nodes every workload gets, bound from the host (as runc's defaults).
 DEVICE_NODES = ("null", "zero", "full", "random", "urandom", "tty")
+# As runc's default spec: hidden (a file becomes /dev/null, a directory an
+# empty read-only tmpfs), and read-only.
+MASKED_PATHS = ("/proc/acpi", "/proc/asound", "/proc/kcore", "/proc/keys", "/proc/latency_stats",
+                "/proc/timer_list", "/proc/timer_stats", "/proc/sched_debug", "/proc/scsi", "/sys/firmware",
+                "/sys/devices/virtual/powercap")
+READONLY_PATHS = ("/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger")
+# Per-mount flags a mount's ``options`` may set; the rest of a tmpfs's options go to the kernel.
+MOUNT_FLAG_OPTIONS = dict((name, getattr(libc, "MS_RDONLY" if name == "ro" else "MS_" + name.upper()))
+                          for name in MOUNT_FLAG_NAMES)
+# What a remount keeps of a mount's flags, by their mountinfo names.
+_KEPT_FLAGS = {"ro": libc.MS_RDONLY, "nosuid": libc.MS_NOSUID, "nodev": libc.MS_NODEV, "noexec": libc.MS_NOEXEC}
 
 
 def make_propagation_private():
     libc.mount(None, "/", None, libc.MS_REC | libc.MS_PRIVATE)
 
 
-def _ensure_target(path, like_file):
-    if os.path.lexists(path):
-        return
-    if like_file:
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        open(path, "a").close()
-    else:
-        os.makedirs(path, exist_ok=True)
+def split_mount_options(options):
+    """'ro,noexec,size=1m' -> (MS_RDONLY | MS_NOEXEC, 'size=1m')."""
+    flags, data = 0, []
+    for option in (options or "").split(","):
+        if option in MOUNT_FLAG_OPTIONS:
+            flags |= MOUNT_FLAG_OPTIONS[option]
+        elif option and option not in MOUNT_NEUTRAL_OPTIONS:
+            data.append(option)
+    return flags, ",".join(data) or None
+
+
+class _Root:
+    """The root the workload will see, open: every path below is resolved inside it."""
+
+    def __init__(self, path, may_create):
+        self.path = path
+        self.fd = paths.open_root(path)
+        self.may_create = may_create  # only inside a rootfs: the host's tree is never added to
+
+    def open(self, path, create=None):
+        return paths.open_in_root(self.fd, path, create if self.may_create else None)
+
+    def mount_on(self, path, source, fstype, flags, data=None, create="dir"):
+        target = self.open(path, create)
+        try:
+            libc.mount(source, paths.fd_path(target), fstype, flags, data)
+        finally:
+            os.close(target)
+
+    def remount(self, path, flags):
+        """Set a mount's per-mount flags (read-only and friends) on what ``path`` now names."""
+        self.mount_on(path, None, None, libc.MS_REMOUNT | libc.MS_BIND | flags, create=None)
+
+    def close(self):
+        os.close(self.fd)
+
+
+class _HostDevices:
+    """Descriptors of host device nodes, opened before /dev is covered."""
+
+    def __init__(self, names):
+        self.fds = {}
+        for name in names:
+            try:
+                self.fds[name] = os.open(os.path.join("/dev", name), os.O_PATH | os.O_CLOEXEC)
+            except OSError:
+                continue  # a host without it: the workload goes without too
+
+    def close(self):
+        for fd in self.fds.values():
+            os.close(fd)
 
 
 def apply_mount(root, mount):
-    target = os.path.join(root, mount["dest"].lstrip("/"))
-    if mount["type"] == "tmpfs":
-        _ensure_target(target, like_file=False)
-        libc.mount("tmpfs", target, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV, mount["options"] or None)
-        flags = libc.MS_NOSUID | libc.MS_NODEV
-    else:
-        _ensure_target(target, like_file=not os.path.isdir(mount["src"]))
-        libc.mount(mount["src"], target, None, libc.MS_BIND | libc.MS_REC)
-        flags = libc.MS_BIND
+    flags, data = split_mount_options(mount["options"])
     if mount["readonly"]:
-        # A bind mount only becomes read-only through a remount.
-        libc.mount(None, target, None, flags | libc.MS_REMOUNT | libc.MS_RDONLY | libc.MS_BIND)
+        flags |= libc.MS_RDONLY
+    if mount["type"] == "tmpfs":
+        root.mount_on(mount["dest"], "tmpfs", "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | flags, data)
+        return
+    root.mount_on(mount["dest"], mount["src"], None, libc.MS_BIND | libc.MS_REC,
+                  create="dir" if os.path.isdir(mount["src"]) else "file")
+    if flags:
+        # A bind mount takes its flags only through a remount.
+        root.remount(mount["dest"], flags)
+
+
+def mount_dev(root, host_devices, extra_devices):
+    """A minimal /dev: tmpfs with the usual nodes bound in from the host, pts, shm, and what ``devices`` adds."""
+    root.mount_on("/dev", "tmpfs", "tmpfs", libc.MS_NOSUID | libc.MS_NOEXEC, "mode=755,size=64k")
+    dev_fd = root.open("/dev")
+    try:
+        for name, source_fd in sorted(host_devices.fds.items()):
+            _bind_node(dev_fd, name, source_fd)
+        for path in extra_devices:
+            _bind_extra_device(dev_fd, path)
+        os.mkdir("pts", 0o755, dir_fd=dev_fd)
+        os.mkdir("shm", 0o1777, dir_fd=dev_fd)
+        for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"), ("stdout", "/proc/self/fd/1"),
+                             ("stderr", "/proc/self/fd/2"), ("ptmx", "pts/ptmx")):
+            os.symlink(target, name, dir_fd=dev_fd)
+    finally:
+        os.close(dev_fd)
+    root.mount_on("/dev/pts", "devpts", "devpts", libc.MS_NOSUID | libc.MS_NOEXEC,
+                  "newinstance,ptmxmode=0666,mode=0620", create=None)
+    root.mount_on("/dev/shm", "shm", "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "mode=1777,size=64m",
+                  create=None)
+
+
+def _bind_node(dev_fd, name, source_fd):
+    target_fd = os.open(name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644,
+                        dir_fd=dev_fd)
+    os.close(target_fd)
+    target_fd = os.open(name, os.O_PATH | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dev_fd)
+    try:
+        libc.mount(paths.fd_path(source_fd), paths.fd_path(target_fd), None, libc.MS_BIND)
+    finally:
+        os.close(target_fd)
+
+
+def _bind_extra_device(dev_fd, host_path):
+    """A device from ``devices``: the same path under the workload's /dev."""
+    relative = os.path.relpath(host_path, "/dev")
+    directory_fd = paths.open_in_root(dev_fd, os.path.dirname(relative) or ".", create="dir")
+    source_fd = os.open(host_path, os.O_PATH | os.O_CLOEXEC)
+    try:
+        _bind_node(directory_fd, os.path.basename(relative), source_fd)
+    finally:
+        os.close(source_fd)
+        os.close(directory_fd)
+
+
+def bind_host_dev(root):
+    """``host_dev``: the host's /dev as it is, for the workloads that need it."""
+    root.mount_on("/dev", "/dev", None, libc.MS_BIND | libc.MS_REC)
 
 
 def mount_proc(root):
-    target = os.path.join(root, "proc")
-    _ensure_target(target, like_file=False)
-    libc.mount("proc", target, "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
+    root.mount_on("/proc", "proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
 
 
-def mount_dev(root):
-    """A small /dev: tmpfs with the usual nodes bound in from the host, and /dev/shm."""
-    dev = os.path.join(root, "dev")
-    _ensure_target(dev, like_file=False)
-    libc.mount("tmpfs", dev, "tmpfs", libc.MS_NOSUID, "mode=755,size=64k")
-    for node in DEVICE_NODES:
-        source = os.path.join("/dev", node)
-        if os.path.exists(source):
-            target = os.path.join(dev, node)
-            open(target, "a").close()
-            libc.mount(source, target, None, libc.MS_BIND)
-    shm = os.path.join(dev, "shm")
-    os.mkdir(shm)
-    libc.mount("shm", shm, "tmpfs", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC, "mode=1777")
-    for name, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
-        os.symlink(target, os.path.join(dev, name))
+def mount_sys_readonly(root, rootfs):
+    """/sys read-only: a fresh sysfs in a rootfs; without one, the host's, remounted read-only here."""
+    if rootfs:
+        root.mount_on("/sys", "sysfs", "sysfs", libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
+        return
+    _remount_each(root, "/sys", libc.MS_RDONLY)
+
+
+def _under(path, top):
+    return path == top or path.startswith(top.rstrip("/") + "/")
+
+
+def _remount_each(root, top, added_flags, skip=None):
+    """Add flags to every mount at or below ``top`` (a path inside the root), keeping the flags each has."""
+    top_on_host = os.path.join(root.path, top.lstrip("/")).rstrip("/") or "/"
+    for mount_point, options in procfs.mount_points():
+        if not _under(mount_point, top_on_host):
+            continue
+        inside = "/" + os.path.relpath(mount_point, root.path).lstrip(".")
+        if skip and _under(inside, skip):
+            continue
+        kept = 0
+        for option in options:
+            kept |= _KEPT_FLAGS.get(option, 0)
+        if kept & added_flags == added_flags:
+            continue
+        try:
+            root.remount(inside, kept | added_flags)
+        except (FileNotFoundError, NotADirectoryError, PermissionError):
+            continue  # covered by another mount, or a mount the kernel keeps as it is
+
+
+def refuse_device_nodes(root):
+    """Device nodes work only in the workload's own /dev: every other mount is nodev.
+
+    A root command keeps CAP_MKNOD, as in Docker; where Docker's device cgroup
+    stops a node it made from being opened, nodev does here.
+    """
+    _remount_each(root, "/", libc.MS_NODEV, skip="/dev")
+
+
+def mask_and_protect(root, null_fd):
+    for path in MASKED_PATHS:
+        try:
+            target = root.open(path)
+        except (FileNotFoundError, NotADirectoryError):
+            continue
+        try:
+            if stat.S_ISDIR(os.fstat(target).st_mode):
+                libc.mount("tmpfs", paths.fd_path(target), "tmpfs", libc.MS_RDONLY, "size=0")
+            else:
+                libc.mount(paths.fd_path(null_fd), paths.fd_path(target), None, libc.MS_BIND)
+        finally:
+            os.close(target)
+    for path in READONLY_PATHS:
+        try:
+            root.mount_on(path, path, None, libc.MS_BIND | libc.MS_REC, create=None)
+        except FileNotFoundError:
+            continue
+        root.remount(path, libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
 
 
 def pivot_into(rootfs):
@@ -90,10 +243,26 @@ def build(spec):
     if rootfs:
         # pivot_root needs the new root to be a mount point.
         libc.mount(rootfs, rootfs, None, libc.MS_BIND | libc.MS_REC)
-        mount_dev(rootfs)
-    root = rootfs or "/"
-    for mount in spec["mounts"]:
-        apply_mount(root, mount)
-    mount_proc(root)
+    host_devices = _HostDevices(DEVICE_NODES)
+    root = _Root(rootfs or "/", may_create=bool(rootfs))
+    try:
+        if spec["host_dev"]:
+            if rootfs:
+                bind_host_dev(root)
+        else:
+            mount_dev(root, host_devices, spec["devices"])
+        for mount in spec["mounts"]:
+            apply_mount(root, mount)
+        mount_proc(root)
+        mount_sys_readonly(root, rootfs)
+        if "null" in host_devices.fds:
+            mask_and_protect(root, host_devices.fds["null"])
+        if not spec["host_dev"]:
+            refuse_device_nodes(root)
+        if spec["readonly_rootfs"]:
+            root.remount("/", libc.MS_RDONLY)
+    finally:
+        root.close()
+        host_devices.close()
     if rootfs:
         pivot_into(rootfs)

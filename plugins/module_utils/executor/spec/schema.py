@@ -82,6 +82,11 @@ class Field:
 
 
 MOUNT_TYPES = ("bind", "tmpfs")
+# What a mount's ``options`` may say: per-mount flags, words that change nothing,
+# and (tmpfs only) what the kernel's tmpfs takes.
+MOUNT_FLAG_OPTIONS = ("ro", "nosuid", "nodev", "noexec")
+MOUNT_NEUTRAL_OPTIONS = ("rw", "suid", "dev", "exec", "bind", "rbind")
+TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol")
 RESTART_POLICIES = ("no", "on-failure", "always")
 
 MOUNT_OPTIONS = (
@@ -109,6 +114,12 @@ FIELDS = (
     Field("user", "str", cli=("--user", "-u"), cli_metavar="USER", cli_help="name, uid or uid:gid"),
     Field("mounts", "list", default=[], elements="dict", options=MOUNT_OPTIONS, cli=("--mount", "-v"),
           cli_kind="append", cli_metavar="SRC:DEST[:ro]", cli_help="or tmpfs:DEST[:OPTS]"),
+    Field("readonly_rootfs", "bool", default=False, module_default=False, cli=("--read-only",), cli_kind="flag",
+          cli_help="the root filesystem read-only"),
+    Field("devices", "list", default=[], elements="str", cli=("--device",), cli_kind="append", cli_metavar="PATH",
+          cli_help="a host device to add to the minimal /dev"),
+    Field("host_dev", "bool", default=False, module_default=False, cli=("--host-dev",), cli_kind="flag",
+          cli_help="the host's /dev instead of a minimal one"),
     Field("init", "bool", default=True, module_default=True, cli=("--no-init",), cli_kind="flag",
           cli_help="make the command itself PID 1"),
     Field("stop_signal", "str", default="SIGTERM", module_default="SIGTERM", cli=("--stop-signal",),

@@ -13,9 +13,11 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
+import stat
 
 from ..host import signals, users
-from .schema import FIELDS, KNOWN_KEYS, MOUNT_TYPES, NAMESPACES, RESTART_POLICIES, SPEC_VERSION, copy_default, hashed_view
+from .schema import (FIELDS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES, NAMESPACES,
+                     RESTART_POLICIES, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default, hashed_view)
 from .schema import DEFAULT_PATH  # noqa: F401 - the runtime's default PATH, defined with the spec
 
 # Checked by hand, not with re: importing re costs more than a whole one-shot run.
@@ -128,6 +130,37 @@ class _Validator:
     def init(self, value, _spec):
         return self.boolean("init", value)
 
+    def readonly_rootfs(self, value, spec):
+        return self._needs_private_mount("readonly_rootfs", self.boolean("readonly_rootfs", value), spec)
+
+    def host_dev(self, value, spec):
+        return self._needs_private_mount("host_dev", self.boolean("host_dev", value), spec)
+
+    def devices(self, devices, spec):
+        if not isinstance(devices, list) or not all(isinstance(path, str) for path in devices):
+            raise SpecError("devices", "must be a list of device paths such as /dev/fuse")
+        result = []
+        for index, path in enumerate(devices):
+            param = "devices[%d]" % index
+            normal = os.path.normpath(path) if path.startswith("/") else path
+            if not normal.startswith("/dev/") or ".." in path.split("/"):
+                raise SpecError(param, "%r is not a path under /dev" % (path,))
+            try:
+                mode = os.stat(normal).st_mode
+            except OSError as error:
+                raise SpecError(param, "%s: %s" % (normal, error.strerror))
+            if not (stat.S_ISCHR(mode) or stat.S_ISBLK(mode)):
+                raise SpecError(param, "%s is not a device" % normal)
+            result.append(normal)
+        return self._needs_private_mount("devices", result, spec)
+
+    @staticmethod
+    def _needs_private_mount(param, value, spec):
+        if value and spec["namespaces"]["mount"] != "private":
+            raise SpecError(param, "needs a private mount namespace (namespaces.mount is %r)"
+                            % spec["namespaces"]["mount"])
+        return value
+
     @staticmethod
     def stop_signal(value, _spec):
         return signal_name(value)
@@ -167,6 +200,8 @@ class _Validator:
             result[nstype] = self.namespace_value(param, NAMESPACES[nstype], value, spec["name"])
         if spec["hostname"] and "uts" not in (self.raw.get("namespaces") or {}):
             result["uts"] = "private"  # a hostname of its own needs a UTS namespace of its own
+        if spec["rootfs"] and result["mount"] != "private":
+            raise SpecError("rootfs", "needs a private mount namespace (namespaces.mount is %r)" % result["mount"])
         return result
 
     def namespace_value(self, param, nskind, value, name):
@@ -312,6 +347,7 @@ class _Validator:
             options = ",".join(str(option) for option in options)
         if not isinstance(options, str):
             raise SpecError(param + ".options", "must be a string or a list of strings")
+        _check_mount_options(param + ".options", mount_type, options)
         readonly = entry.get("readonly", False)
         if not isinstance(readonly, bool):
             raise SpecError(param + ".readonly", "must be true or false")
@@ -331,6 +367,19 @@ class _Validator:
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+
+def _check_mount_options(param, mount_type, options):
+    """Refuse what would be ignored or what the kernel would refuse at start."""
+    for option in options.split(",") if options else ():
+        if option in MOUNT_FLAG_OPTIONS or option in MOUNT_NEUTRAL_OPTIONS:
+            continue
+        key, sep, value = option.partition("=")
+        if mount_type == "tmpfs" and key in TMPFS_DATA_OPTIONS and sep and value and "\0" not in value:
+            continue
+        known = MOUNT_FLAG_OPTIONS + MOUNT_NEUTRAL_OPTIONS + (
+            tuple(name + "=" for name in TMPFS_DATA_OPTIONS) if mount_type == "tmpfs" else ())
+        raise SpecError(param, "%r is not a %s mount option (known: %s)" % (option, mount_type, ", ".join(known)))
 
 
 def _json_text(value):
