@@ -36,6 +36,8 @@ PR_SET_CHILD_SUBREAPER = 36
 
 # NS_GET_PARENT = _IO(0xb7, 0x2)
 NS_GET_PARENT = 0xB702
+# NS_GET_NSTYPE = _IO(0xb7, 0x3): a namespace file's CLONE_NEW* type
+NS_GET_NSTYPE = 0xB703
 
 # pivot_root has no glibc wrapper on older systems.
 _SYS_PIVOT_ROOT = {

@@ -55,6 +55,8 @@ def resolve(user, rootfs=None):
 
     Raises LookupError with a message fit for the user.
     """
+    if not user.isascii() or not user.strip() or any(character in user for character in " \t\n/"):
+        raise LookupError("%r is not a user name, uid or uid:gid" % user)
     user_part, _sep, group_part = user.partition(":")
     if user_part.isdigit():
         uid, gid = int(user_part), int(user_part)

@@ -25,6 +25,10 @@ _NAME_FIRST = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 _NAME_REST = _NAME_FIRST | frozenset("_.-")
 _HOSTNAME_FIRST = _NAME_FIRST | frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
+# execve's bound on one argument or environment string (32 pages).
+MAX_ARG_STRLEN = 131072
+# The largest uid or gid: (uid_t)-1 means "no change" to the kernel.
+MAX_ID = 4294967294
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
 MAX_STOP_TIMEOUT_SECONDS = 86400
 
@@ -114,6 +118,7 @@ class _Validator:
         unknown = sorted(set(raw) - set(KNOWN_KEYS) - {"spec_version"})
         if unknown:
             raise SpecError(unknown[0], "unknown parameter (known: %s)" % ", ".join(KNOWN_KEYS))
+        _refuse_nul_bytes(raw, "")
         spec = {}
         for field in FIELDS:  # in table order: each field may use those before it
             value = raw.get(field.name)
@@ -178,8 +183,12 @@ class _Validator:
         if not isinstance(rootfs, str) or not os.path.isabs(rootfs):
             raise SpecError("rootfs", "must be an absolute path, got %r" % (rootfs,))
         rootfs = os.path.normpath(rootfs)
-        if rootfs == "/":
-            raise SpecError("rootfs", "'/' is the host's root; leave rootfs unset instead")
+        real = os.path.realpath(rootfs)
+        if real == "/":
+            raise SpecError("rootfs", "%s is the host's root; leave rootfs unset instead" % rootfs)
+        if real != rootfs:
+            # A symlink could be pointed elsewhere between two starts: keep the real path.
+            raise SpecError("rootfs", "%s leads through a symlink to %s; give the real path" % (rootfs, real))
         if not os.path.isdir(rootfs):
             raise SpecError("rootfs", "%s is not an existing directory" % rootfs)
         proc = os.path.join(rootfs, "proc")
@@ -222,6 +231,7 @@ class _Validator:
         if kind == "path":
             if not os.path.isabs(target) or not os.path.exists(target):
                 raise SpecError(param, "%r is not an existing absolute path" % target)
+            _check_namespace_file(param, nskind, target)
             return "path:" + target
         raise SpecError(param, "unknown value %r (use private, host, workload:<name> or path:<file>)" % value)
 
@@ -249,6 +259,7 @@ class _Validator:
             raise SpecError("command", "every argument must be a string")
         if not command[0]:
             raise SpecError("command", "the program name is empty")
+        _check_exec_size(command, env)
         program = command[0]
         if "/" in program:
             candidates = [program if os.path.isabs(program) else None]
@@ -277,7 +288,7 @@ class _Validator:
             return "/"
         if not isinstance(cwd, str) or not os.path.isabs(cwd):
             raise SpecError("cwd", "must be an absolute path, got %r" % (cwd,))
-        if not os.path.isdir(resolve_in_rootfs(rootfs, cwd)):
+        if not _is_directory_inside(rootfs, cwd):
             raise SpecError("cwd", "%s is not a directory%s" % (cwd, " in the rootfs" if rootfs else ""))
         return os.path.normpath(cwd)
 
@@ -286,9 +297,13 @@ class _Validator:
         if user is None or user == "":
             return None
         try:
-            return users.resolve(str(user), spec["rootfs"])
+            resolved = users.resolve(str(user), spec["rootfs"])
         except LookupError as error:
             raise SpecError("user", str(error))
+        for key in ("uid", "gid"):
+            if not 0 <= resolved[key] <= MAX_ID:
+                raise SpecError("user", "%s %d is out of range (0 to %d)" % (key, resolved[key], MAX_ID))
+        return resolved
 
     @staticmethod
     def hostname(hostname, _spec):
@@ -367,6 +382,72 @@ class _Validator:
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+
+def _is_directory_inside(rootfs, path):
+    """Whether ``path`` is a directory as the workload will see it: symlinks resolved inside the rootfs."""
+    if not rootfs:
+        return os.path.isdir(path)
+    from ..security import paths
+    root_fd = paths.open_root(rootfs)
+    try:
+        found = paths.open_in_root(root_fd, path)
+    except OSError:
+        return False
+    finally:
+        os.close(root_fd)
+    try:
+        return stat.S_ISDIR(os.fstat(found).st_mode)
+    finally:
+        os.close(found)
+
+
+def _refuse_nul_bytes(value, param):
+    """No string the kernel takes may hold a NUL: it would end the string early, or fail at start."""
+    if isinstance(value, str):
+        if "\0" in value:
+            raise SpecError(param or "spec", "contains a NUL byte")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            where = "%s.%s" % (param, key) if param else str(key)
+            _refuse_nul_bytes(key, where)
+            _refuse_nul_bytes(item, where)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _refuse_nul_bytes(item, "%s[%d]" % (param, index))
+
+
+def _check_namespace_file(param, nskind, path):
+    """A path: value must name a namespace of that very kind, or setns fails at every start."""
+    import fcntl
+    from ..host.libc import NS_GET_NSTYPE
+    from ..runtime.namespaces import CLONE_FLAGS
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError as error:
+        raise SpecError(param, "%s: %s" % (path, error.strerror))
+    try:
+        found = fcntl.ioctl(fd, NS_GET_NSTYPE)
+    except OSError:
+        raise SpecError(param, "%s is not a namespace file" % path)
+    finally:
+        os.close(fd)
+    if found != CLONE_FLAGS[nskind.name]:
+        raise SpecError(param, "%s is not a %s namespace" % (path, nskind.name))
+
+
+def _check_exec_size(command, env):
+    """What execve would refuse with E2BIG, refused now: a string past MAX_ARG_STRLEN, or all past ARG_MAX."""
+    total = 0
+    for param, text in [("command", arg) for arg in command] + [
+            ("env.%s" % key, "%s=%s" % (key, value)) for key, value in env.items()]:
+        size = len(text.encode("utf-8", "surrogateescape")) + 1
+        if size > MAX_ARG_STRLEN:
+            raise SpecError(param, "is %d bytes; the kernel takes at most %d per string" % (size, MAX_ARG_STRLEN))
+        total += size + 8  # and a pointer
+    limit = os.sysconf("SC_ARG_MAX")
+    if total > limit:
+        raise SpecError("command", "command and env take %d bytes; the kernel takes at most %d" % (total, limit))
 
 
 def _check_mount_options(param, mount_type, options):

@@ -208,3 +208,45 @@ def test_stop_timeout_must_be_finite_and_bounded(value):
 
 def test_stored_spec_carries_its_version():
     assert check({})["spec_version"] == 2
+
+
+@pytest.mark.parametrize("raw, param", [
+    ({"command": ["/bin/echo", "a\0b"]}, "command[1]"),
+    ({"env": {"KEY": "va\0lue"}}, "env.KEY"),
+    ({"cwd": "/tm\0p"}, "cwd"),
+    ({"hostname": "bo\0x"}, "hostname"),
+    ({"mounts": [{"type": "tmpfs", "dest": "/mnt\0"}]}, "mounts[0].dest"),
+])
+def test_nul_bytes_are_refused_where_they_are(raw, param):
+    assert "NUL" in fails_on(param, raw)
+
+
+def test_arguments_past_the_kernels_limits_are_refused():
+    fails_on("command", {"command": ["/bin/echo", "x" * 200000]})
+    fails_on("env.BIG", {"env": {"BIG": "x" * 200000}})
+    fails_on("command", {"command": ["/bin/echo"] + ["x" * 100000] * 40})
+
+
+@pytest.mark.parametrize("user", ["4294967295", "99999999999", "0:4294967295", "ünïcode", "root\nx", " "])
+def test_user_out_of_range_or_not_ascii_is_refused(user):
+    fails_on("user", {"user": user})
+
+
+def test_path_namespace_must_be_a_namespace_of_that_kind():
+    fails_on("namespaces.net", {"namespaces": {"net": "path:/etc/passwd"}})
+    assert "not a net namespace" in fails_on("namespaces.net", {"namespaces": {"net": "path:/proc/self/ns/uts"}})
+    assert check({"namespaces": {"net": "path:/proc/self/ns/net"}})["namespaces"]["net"] == "path:/proc/self/ns/net"
+
+
+def test_rootfs_through_a_symlink_is_refused(tmp_path, rootfs):
+    os.symlink("/", str(tmp_path / "to-root"))
+    assert "host's root" in fails_on("rootfs", {"rootfs": str(tmp_path / "to-root")})
+    os.symlink(str(rootfs), str(tmp_path / "alias"))
+    assert "real path" in fails_on("rootfs", {"rootfs": str(tmp_path / "alias"), "command": ["/bin/app"]})
+
+
+def test_cwd_is_resolved_inside_the_rootfs(tmp_path, rootfs):
+    os.symlink("/etc", os.path.join(str(rootfs), "data", "escape"))  # inside: <rootfs>/etc, a directory
+    assert check({"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/escape"})["cwd"] == "/data/escape"
+    os.symlink("/usr/share", os.path.join(str(rootfs), "data", "host"))  # exists on the host, not inside
+    fails_on("cwd", {"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/host"})
