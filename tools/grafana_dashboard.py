@@ -13,9 +13,11 @@ import json
 import os
 import sys
 
-from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import common, dashboard, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
-from grafana_foundation_sdk.models.dashboard import (DataSourceRef, DashboardCursorSync, GridPos, VariableHide,
+from grafana_foundation_sdk.models.common import (BigValueColorMode, BigValueGraphMode, LegendDisplayMode,
+                                                  LegendPlacement, SortOrder, TooltipDisplayMode)
+from grafana_foundation_sdk.models.dashboard import (DataSourceRef, DashboardCursorSync, Threshold, ThresholdsMode,
                                                      VariableRefresh, VariableSort)
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -36,10 +38,30 @@ def query(expr, legend, instant=False, ref_id="A"):
 
 def graph(title, description, unit, targets):
     panel = (timeseries.Panel().title(title).description(description).datasource(DATASOURCE).unit(unit)
-             .fill_opacity(10).span(12).height(8))
+             .fill_opacity(10).span(12).height(8)
+             .legend(common.VizLegendOptions().display_mode(LegendDisplayMode.LIST).placement(LegendPlacement.BOTTOM)
+                     .show_legend(True))
+             .tooltip(common.VizTooltipOptions().mode(TooltipDisplayMode.MULTI).sort(SortOrder.DESCENDING)))
     for ref_id, target in zip("ABCDEFGH", targets):
         panel = panel.with_target(target.ref_id(ref_id))
     return panel
+
+
+def single_stat(title, description, target, thresholds=None):
+    """The last value of each series; coloured by ``thresholds`` [(from value, colour)], if given."""
+    panel = (stat.Panel().title(title).description(description).span(12).height(8).datasource(DATASOURCE)
+             .reduce_options(common.ReduceDataOptions().calcs(["lastNotNull"]).values(False))
+             .graph_mode(BigValueGraphMode.NONE).with_target(target))
+    if thresholds:
+        steps = [Threshold(value=value, color=colour) for value, colour in thresholds]
+        panel = (panel.color_mode(BigValueColorMode.BACKGROUND)
+                 .thresholds(dashboard.ThresholdsConfig().mode(ThresholdsMode.ABSOLUTE).steps(steps)))
+    return panel
+
+
+def instant_table(title, description, width, target):
+    return (table.Panel().title(title).description(description).span(width).height(8).datasource(DATASOURCE)
+            .show_header(True).with_target(target))
 
 
 def variables():
@@ -72,24 +94,23 @@ def namespace_panels():
         graph("Zombies per PID namespace", "nsfleet_pidns_zombies: exited, not yet reaped by their parent. "
                                            "A count that only grows is an init that does not reap.", "short",
               [query("sum by (instance, pidns, workload) (nsfleet_pidns_zombies{%s})" % WORKLOAD, per_namespace)]),
-        (table.Panel().title("PID namespaces").span(12).height(8).datasource(DATASOURCE)
-         .description("nsfleet_pidns_info: how namespaces nest, and the host PID of each one's init.")
-         .with_target(query("max by (instance, pidns, workload, parent_pidns, level, init_host_pid) "
-                            "(nsfleet_pidns_info{%s})" % WORKLOAD, "", instant=True))),
-        (table.Panel().title("PID mapping").span(FULL_WIDTH).height(8).datasource(DATASOURCE)
-         .description("nsfleet_pid_mapping: each process's host PID next to its PID inside its namespace "
-                      "(capped; see nsfleet_series_dropped).")
-         .with_target(query("max by (instance, workload, pidns, host_pid, ns_pid, comm) "
-                            "(nsfleet_pid_mapping{%s})" % WORKLOAD, "", instant=True))),
+        instant_table("PID namespaces", "nsfleet_pidns_info: how namespaces nest, and the host PID of each one's "
+                                        "init.", 12,
+                      query("max by (instance, pidns, workload, parent_pidns, level, init_host_pid) "
+                            "(nsfleet_pidns_info{%s})" % WORKLOAD, "", instant=True)),
+        instant_table("PID mapping", "nsfleet_pid_mapping: each process's host PID next to its PID inside its "
+                                     "namespace (capped; see nsfleet_series_dropped).", FULL_WIDTH,
+                      query("max by (instance, workload, pidns, host_pid, ns_pid, comm) "
+                            "(nsfleet_pid_mapping{%s})" % WORKLOAD, "", instant=True)),
     ]
 
 
 def workload_panels():
     per_workload = "{{instance}} {{workload}}"
     return [
-        (stat.Panel().title("Workloads up").span(12).height(8).datasource(DATASOURCE)
-         .description("nsfleet_workload_up: 1 while the workload's init runs.")
-         .with_target(query("max by (instance, workload) (nsfleet_workload_up{%s})" % WORKLOAD, per_workload))),
+        single_stat("Workloads up", "nsfleet_workload_up: 1 while the workload's init runs.",
+                    query("max by (instance, workload) (nsfleet_workload_up{%s})" % WORKLOAD, per_workload),
+                    thresholds=[(None, "red"), (1, "green")]),
         graph("Workload restarts", "Restarts by the supervisor in each interval (nsfleet_workload_restarts_total).",
               "short", [query("sum by (instance, workload) (increase(nsfleet_workload_restarts_total{%s}"
                               "[$__rate_interval]))" % WORKLOAD, per_workload)]),
@@ -157,10 +178,8 @@ def agent_panels():
                                              "a cap (nsfleet_series_dropped).", "short",
               [query("max by (instance) (up{%s})" % AGENT, "{{instance}} up"),
                query("sum by (instance, family) (nsfleet_series_dropped{%s})" % AGENT, "{{instance}} {{family}} dropped")]),
-        (stat.Panel().title("Agent version").span(12).height(8).datasource(DATASOURCE)
-         .description("nsfleet_build_info, by instance.")
-         .with_target(query("max by (instance, version) (nsfleet_build_info{%s})" % AGENT,
-                            "{{instance}} {{version}}"))),
+        single_stat("Agent version", "nsfleet_build_info, by instance.",
+                    query("max by (instance, version) (nsfleet_build_info{%s})" % AGENT, "{{instance}} {{version}}")),
     ]
 
 
