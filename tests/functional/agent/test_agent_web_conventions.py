@@ -54,7 +54,7 @@ def test_openmetrics_when_the_scraper_asks(agent):
 def test_the_text_format_without_an_accept_header_stays_promtool_clean(agent):
     _status, headers, body = http_get(agent.url + "/metrics")
     assert headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8" and b"# EOF" not in body
-    result = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60)
+    result = subprocess.run(["promtool", "check", "metrics"], input=body, capture_output=True, timeout=60, check=False)
     assert (result.returncode, result.stdout, result.stderr) == (0, b"", b"")
 
 
@@ -82,7 +82,9 @@ def openssl(*args):
 def pki(tmp_path_factory):
     """A CA; a server certificate for 127.0.0.1; client certificates with SAN 'scraper' and 'intruder'."""
     directory = tmp_path_factory.mktemp("pki")
-    path = lambda name: str(directory / name)  # noqa: E731
+
+    def path(name):
+        return str(directory / name)
     openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=nsfleet test CA",
             "-keyout", path("ca.key"), "-out", path("ca.crt"))
     for name, san in (("server", "IP:127.0.0.1"), ("scraper", "DNS:scraper"), ("intruder", "DNS:intruder")):

@@ -125,10 +125,9 @@ def test_http2_is_refused_headers_are_kept(tmp_path):
 
 def test_client_allowed_sans(tmp_path, certificate):
     cert, key = certificate
-    config = load(write(tmp_path, tls_config(cert, key, "  client_auth_type: RequireAndVerifyClientCert\n"
-                                                         "  client_ca_file: %s\n"
-                                                         "  client_allowed_sans: [scraper.example, 10.0.0.7]\n"
-                                                         % cert)))
+    mtls = ("  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: %s\n"
+            "  client_allowed_sans: [scraper.example, 10.0.0.7]\n" % cert)
+    config = load(write(tmp_path, tls_config(cert, key, mtls)))
     assert config.client_allowed({"subjectAltName": (("DNS", "other.example"), ("DNS", "scraper.example"))})
     assert config.client_allowed({"subjectAltName": (("IP Address", "10.0.0.7"),)})
     assert not config.client_allowed({"subjectAltName": (("DNS", "other.example"),)})
