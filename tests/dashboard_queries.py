@@ -97,11 +97,23 @@ def dashboard_gaps(prometheus_url, dashboard, instances, job="nsfleet", only_fam
     return gaps
 
 
-def wait_for_dashboard(prometheus_url, dashboard, instances, timeout=60, **options):
-    """dashboard_gaps() until there are none or ``timeout`` seconds passed; the last gaps."""
+def wait_for_dashboard(prometheus_url, dashboard, instances, timeout=120, **options):
+    """dashboard_gaps() until every query has answered for every instance, or ``timeout`` seconds passed.
+
+    A query counts as answered for an instance once it has returned data for
+    it, so a scrape that fails now and then (a loaded machine) does not make
+    every query start over. The gaps left.
+    """
     deadline = time.monotonic() + timeout
+    remaining = None
     while True:
         gaps = dashboard_gaps(prometheus_url, dashboard, instances, **options)
-        if not gaps or time.monotonic() > deadline:
-            return gaps
+        if remaining is None:
+            remaining = gaps
+        else:
+            remaining = dict((query, sorted(set(missing) & set(gaps.get(query, ()))))
+                             for query, missing in remaining.items())
+            remaining = dict((query, missing) for query, missing in remaining.items() if missing)
+        if not remaining or time.monotonic() > deadline:
+            return remaining
         time.sleep(1)

@@ -36,22 +36,28 @@ def optional_flags():
 
 
 @pytest.fixture
-def monitored_host(tmp_path):
-    root = str(tmp_path / "host")
-    nsfleet = [NSFLEET, "--state-dir", root]
-    subprocess.run(nsfleet + ["run", "--detach", "--name", "churn", "--", "/bin/sh", "-c", CHURN],
-                   check=True, capture_output=True)
-    agent = Agent(os.path.join(root, "run", "nsfleet"), extra_args=optional_flags())
+def fleet(tmp_path):
+    """Two "hosts" on this machine: each a state dir with a workload 'churn', and an agent reading it."""
+    flags = optional_flags()
+    agents, removals = [], []
     try:
-        yield agent
+        for host in ("host-a", "host-b"):
+            nsfleet = [NSFLEET, "--state-dir", str(tmp_path / host)]
+            removals.append(nsfleet + ["rm", "--force", "churn"])
+            subprocess.run(nsfleet + ["run", "--detach", "--name", "churn", "--", "/bin/sh", "-c", CHURN],
+                           check=True, capture_output=True)
+            agents.append(Agent(str(tmp_path / host / "run" / "nsfleet"), extra_args=flags))
+        yield agents
     finally:
-        agent.stop()
-        subprocess.run(nsfleet + ["rm", "--force", "churn"], capture_output=True, check=False)
+        for agent in agents:
+            agent.stop()
+        for removal in removals:
+            subprocess.run(removal, capture_output=True, check=False)
 
 
-def test_every_panel_query_returns_data(monitored_host, tmp_path):
+def test_every_panel_query_returns_data_for_every_host(fleet, tmp_path):
     dashboard = load(DASHBOARD)
-    exported = set(monitored_host.scrape())
+    exported = set(fleet[0].scrape())
     in_dashboard = set().union(*(families(expr) for _title, _ref, expr in queries(dashboard)))
     exported_nsfleet = set(name for name in exported if name.startswith("nsfleet_"))
     assert exported_nsfleet <= in_dashboard, "families with no panel: %s" % sorted(exported_nsfleet - in_dashboard)
@@ -59,19 +65,19 @@ def test_every_panel_query_returns_data(monitored_host, tmp_path):
     assert pending <= NOT_YET_EXPORTED, "panels read families the agent does not export: %s" % sorted(
         pending - NOT_YET_EXPORTED)
     checked = in_dashboard - pending
-    instance = "127.0.0.1:%d" % monitored_host.port
+    instances = ["127.0.0.1:%d" % agent.port for agent in fleet]
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
-    with Prometheus(workdir, [instance], rule_files=[ALERTS]) as prometheus:
-        gaps = wait_for_dashboard(prometheus.url, dashboard, [instance], only_families=checked)
+    with Prometheus(workdir, instances, rule_files=[ALERTS]) as prometheus:
+        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=checked)
         assert not gaps, "queries without data: %s" % gaps
-        gaps = wait_for_dashboard(prometheus.url, dashboard, [instance], only_families=checked, workload="churn")
+        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=checked, workload="churn")
         assert not gaps, "queries without data for workload=churn: %s" % gaps
         # The chained variables offer what the panels need.
         assert label_values(prometheus.url, "job", "nsfleet_build_info") == ["nsfleet"]
-        assert label_values(prometheus.url, "instance", 'nsfleet_build_info{job=~"nsfleet"}') == [instance]
+        assert label_values(prometheus.url, "instance", 'nsfleet_build_info{job=~"nsfleet"}') == sorted(instances)
         workloads = label_values(prometheus.url, "workload", 'nsfleet_workload_up{job=~"nsfleet", instance=~"%s"}'
-                                 % any_of([instance]))
+                                 % any_of(instances))
         assert workloads == ["churn"]
         # Every alert rule evaluates against the real series without an error.
         rules = [rule for group in prometheus.api("/api/v1/rules")["groups"] for rule in group["rules"]]
