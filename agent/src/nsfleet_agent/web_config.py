@@ -188,8 +188,10 @@ def _client_auth(context, tls):
 
 def _tls_context(tls):
     """The server's SSLContext and the client SANs allowed (None: any verified client)."""
-    for key in sorted(set(tls) & set(_TLS_UNSUPPORTED)):
-        raise WebConfigError("tls_server_config.%s: not supported: %s" % (key, _TLS_UNSUPPORTED[key]))
+    unsupported = sorted(set(tls) & set(_TLS_UNSUPPORTED))
+    if unsupported:
+        raise WebConfigError("tls_server_config.%s: not supported: %s"
+                             % (unsupported[0], _TLS_UNSUPPORTED[unsupported[0]]))
     _check_keys(tls, _TLS_KEYS, "tls_server_config")
     if not tls.get("cert_file") or not tls.get("key_file"):
         raise WebConfigError("tls_server_config: cert_file and key_file are both required")
