@@ -5,6 +5,7 @@ import errno
 import gzip
 import logging
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -79,8 +80,12 @@ class _Server(ThreadingHTTPServer):
         ThreadingHTTPServer.server_bind(self)
 
     def handle_error(self, request, client_address):
-        # A client that fails the TLS handshake or hangs up is its problem: one line, no traceback on stderr.
-        LOG.debug("connection from %s failed", client_address[0], exc_info=True)
+        # A client that fails the TLS handshake or hangs up (OSError) is its problem: a debug line. Anything
+        # else is ours. Either way a log record, never a bare traceback on stderr.
+        if isinstance(sys.exc_info()[1], OSError):
+            LOG.debug("connection from %s failed", client_address[0], exc_info=True)
+        else:
+            LOG.error("request from %s failed", client_address[0], exc_info=True)
 
 
 def _bind(host, port, handler):
