@@ -3,16 +3,17 @@
 import argparse
 import logging
 import signal
-import sys
 import threading
 
-from . import __version__
+from . import __version__, log
 from .collector import NsfleetCollector
 from .server import make_server, serve_in_thread
 from .web_config import WebConfigError, load
 
 LOG = logging.getLogger("nsfleet_agent")
-DEFAULT_LISTEN_ADDRESS = "127.0.0.1:9633"
+# Past the Prometheus exporters' allocated 9100-9999, which is full; see the agent's README.
+DEFAULT_PORT = 10146
+DEFAULT_LISTEN_ADDRESS = "127.0.0.1:%d" % DEFAULT_PORT
 
 
 def build_parser():
@@ -22,12 +23,13 @@ def build_parser():
                     "and each process's host PID and PID inside its namespace, labelled with nsfleet workloads.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
-                        metavar="HOST:PORT", help="address to serve /metrics on; ':9633' for every address")
+                        metavar="HOST:PORT", help="address to serve /metrics on; ':%d' or '[::]:%d' for every "
+                                                "IPv4 and IPv6 address" % (DEFAULT_PORT, DEFAULT_PORT))
     parser.add_argument("--web.telemetry-path", dest="telemetry_path", default="/metrics", metavar="PATH",
                         help="path under which to expose metrics")
     parser.add_argument("--web.config.file", dest="web_config_file", default=None, metavar="FILE",
-                        help="exporter-toolkit web config: TLS (tls_server_config) and basic auth "
-                             "(basic_auth_users, bcrypt hashes)")
+                        help="exporter-toolkit web config: TLS and mTLS (tls_server_config), basic auth "
+                             "(basic_auth_users, bcrypt hashes), response headers (http_server_config)")
     parser.add_argument("--path.procfs", dest="procfs", default="/proc", metavar="DIR", help="procfs mount point")
     parser.add_argument("--path.state", dest="state_dir", default="/run/nsfleet", metavar="DIR",
                         help="nsfleet's live state dir, for workload names")
@@ -40,8 +42,10 @@ def build_parser():
                                           "nsfleet_series_dropped")
     parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
-    parser.add_argument("--log.level", dest="log_level", default="info",
-                        choices=("debug", "info", "warn", "error"), help="only log messages of this level or above")
+    parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
+                        help="only log messages of this level or above")
+    parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
+                        help="one line per message on stderr, in logfmt or JSON")
     parser.add_argument("--version", action="version", version="nsfleet-agent %s" % __version__)
     return parser
 
@@ -55,8 +59,7 @@ def build_exporter(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level={"warn": "WARNING"}.get(args.log_level, args.log_level.upper()),
-                        format="%(asctime)s level=%(levelname)s msg=%(message)s", stream=sys.stderr)
+    log.configure(args.log_level, args.log_format)
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
         exporter = build_exporter(args)

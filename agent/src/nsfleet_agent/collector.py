@@ -6,9 +6,10 @@ from collections import Counter
 
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import generate_latest
+from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
 
 from . import __version__
-from .exposition import Family, labels, render
+from .exposition import OPENMETRICS_EOF, Family, labels, render
 from .pidns import NamespaceTree
 from .proc_scan import ProcessTable, read_start_time
 from .workloads import WorkloadStates, names_by_pidns
@@ -101,9 +102,14 @@ class NsfleetCollector:
         self.errors_total.update(state_errors)
         return Snapshot(scan, namespaces, workloads, names, time.monotonic() - started)
 
-    def render(self):
-        """The whole exposition, text format: nsfleet's families, then process_*."""
-        return render(self.families()) + generate_latest(self.registry)
+    def render(self, openmetrics=False):
+        """The whole exposition, text format or OpenMetrics: nsfleet's families, then process_*."""
+        if not openmetrics:
+            return render(self.families()) + generate_latest(self.registry)
+        own = generate_latest_openmetrics(self.registry)
+        if own.endswith(OPENMETRICS_EOF):
+            own = own[:-len(OPENMETRICS_EOF)]
+        return render(self.families(), openmetrics=True) + own + OPENMETRICS_EOF
 
     def families(self):
         snapshot = self.shared.get()

@@ -28,11 +28,12 @@ def parse(text):
 
 
 class Agent:
-    def __init__(self, state_dir, extra_args=(), scheme="http", launcher=()):
+    def __init__(self, state_dir, extra_args=(), scheme="http", launcher=(), listen_host="127.0.0.1"):
+        """``listen_host`` "" or "[::]" listens on every address; the tests reach it on 127.0.0.1."""
         self.port = free_port()
         self.scheme = scheme
         self.url = "%s://127.0.0.1:%d" % (scheme, self.port)
-        argv = [AGENT, "--web.listen-address", "127.0.0.1:%d" % self.port, "--path.state", state_dir]
+        argv = [AGENT, "--web.listen-address", "%s:%d" % (listen_host, self.port), "--path.state", state_dir]
         self.process = subprocess.Popen(list(launcher) + argv + list(extra_args),
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         if not wait_listening(self.port, self.process, timeout=20):

@@ -1,40 +1,20 @@
 """A real Prometheus (Debian's package) scrapes the agent; PromQL sees the namespaces."""
 
 import json
-import subprocess
 import time
 import urllib.parse
 import urllib.request
 
 import pytest
-
-from support import free_port
-
-CONFIG = """global:
-  scrape_interval: 1s
-  scrape_timeout: 1s
-scrape_configs:
-  - job_name: nsfleet
-    static_configs:
-      - targets: ['127.0.0.1:{agent_port}']
-"""
+from prometheus_server import Prometheus
 
 
 @pytest.fixture
 def prometheus(tmp_path, agent):
-    config = tmp_path / "prometheus.yml"
-    config.write_text(CONFIG.format(agent_port=agent.port))
-    port = free_port()
-    process = subprocess.Popen(["prometheus", "--config.file", str(config), "--storage.tsdb.path",
-                                str(tmp_path / "tsdb"), "--web.listen-address", "127.0.0.1:%d" % port,
-                                "--log.level", "warn"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    yield "http://127.0.0.1:%d" % port
-    process.terminate()
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
+    workdir = tmp_path / "prometheus"
+    workdir.mkdir()
+    with Prometheus(workdir, ["127.0.0.1:%d" % agent.port]) as server:
+        yield server.url
 
 
 def query(base, promql):
