@@ -72,9 +72,20 @@ def test_a_polite_command_stops_on_stop_signal(nsfleet):
     assert workload["exit_code"] == 128 + signal.SIGUSR1
 
 
-def running_inits():
+def running_inits(state_dir):
+    """Live inits whose supervisor serves ``state_dir``: other tests' workloads may run beside."""
     found = subprocess.run(["pgrep", "-x", "nsfleet-init"], capture_output=True, text=True, check=False).stdout.split()
-    return [int(pid) for pid in found if alive(int(pid))]
+    return [int(pid) for pid in found if alive(int(pid)) and _supervisor_serves(int(pid), state_dir)]
+
+
+def _supervisor_serves(init_pid, state_dir):
+    try:
+        with open("/proc/%d/stat" % init_pid) as stat_file:
+            parent = int(stat_file.read().rpartition(")")[2].split()[1])
+        with open("/proc/%d/cmdline" % parent, "rb") as cmdline_file:
+            return state_dir.encode() in cmdline_file.read().split(b"\0")
+    except (OSError, ValueError):
+        return False
 
 
 ESCAPE_ARTISTS = "setsid sleep 1001 & (sleep 1002 &); sh -c 'sleep 1003 &'; exec sleep 1004"
@@ -130,12 +141,12 @@ def test_a_reused_pid_is_never_signalled(nsfleet):
 
 @pytest.mark.parametrize("subcommand", ["start", "restart"])
 def test_concurrent_operations_serialise(nsfleet, subcommand):
-    inits_before = set(running_inits())
+    inits_before = set(running_inits(nsfleet.state_dir))
     nsfleet("create", "--spec", "-", stdin='{"name": "race", "command": ["/bin/sleep", "1000"]}')
     runners = [subprocess.Popen([NSFLEET, "--state-dir", nsfleet.state_dir, subcommand,
                                  "race"], stdout=subprocess.DEVNULL) for _runner in range(4)]
     assert [runner.wait(timeout=60) for runner in runners] == [0, 0, 0, 0]
     workload = nsfleet.inspect("race")
     assert workload["status"] == "running"
-    assert set(running_inits()) - inits_before == {workload["init_host_pid"]}
+    assert set(running_inits(nsfleet.state_dir)) - inits_before == {workload["init_host_pid"]}
     assert [p["comm"] for p in workload["processes"]] == ["nsfleet-init", "sleep"]
