@@ -9,7 +9,17 @@ this writes the bundle from the source tree (for make and the tests).
 
 Why not a zipapp: zipimport caches no bytecode and runpy alone costs more
 than a namespaced /bin/true. The script instead unpacks the package once next
-to itself, keyed by the sources' digest, and later runs import cached .pyc.
+to itself, in ``.nsfleet-<digest>/`` keyed by the sources' digest, and later
+runs import cached .pyc.
+
+Caches of versions no longer installed are pruned, but never one in use:
+executor processes import lazily, and a supervisor lives as long as its
+workload. Each process holds a shared flock on its cache's ``.in-use`` file
+for its whole life; pruning takes an exclusive non-blocking flock, renames
+the cache away while holding it, then deletes it; a process that got its
+shared flock on a renamed cache sees the path no longer names its file and
+unpacks again. Pruning runs when a run unpacks a new version and after
+``nsfleet rm`` (whose supervisors may have held the last old cache).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -34,6 +44,10 @@ import os
 import sys
 
 DIGEST = %(digest)r
+HERE = os.path.dirname(os.path.abspath(__file__))
+CACHE_PREFIX = ".nsfleet-"
+OWN_CACHE = CACHE_PREFIX + DIGEST[:16]
+IN_USE = ".in-use"  # in each cache: flocked shared by every process importing from it
 
 
 def unpack(target):
@@ -47,6 +61,7 @@ def unpack(target):
         os.makedirs(os.path.dirname(full_path), exist_ok=True)
         with open(full_path, "w", encoding="utf-8") as source:
             source.write(text)
+    os.close(os.open(os.path.join(temp, IN_USE), os.O_WRONLY | os.O_CREAT | os.O_CLOEXEC, 0o644))
     try:
         os.rename(temp, target)
     except OSError:
@@ -56,13 +71,71 @@ def unpack(target):
             raise
 
 
-def load():
-    cache = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".nsfleet-" + DIGEST[:16])
+def hold(cache):
+    """Mark ``cache`` in use for this process's life (the fd stays open); False if it was pruned meanwhile."""
+    import fcntl
+    path = os.path.join(cache, IN_USE)
     try:
-        if not os.path.isdir(cache):
-            unpack(cache)
-        sys.path.insert(0, cache)
+        fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return os.path.isdir(cache)  # a read-only cache: nobody can prune it either
+    fcntl.flock(fd, fcntl.LOCK_SH)  # waits only while a pruner renames the cache away
+    try:
+        named, held = os.stat(path), os.fstat(fd)
+        if (named.st_dev, named.st_ino) == (held.st_dev, held.st_ino):
+            return True
+    except OSError:
+        pass
+    os.close(fd)
+    return False
+
+
+def prune(directory):
+    """Delete the caches of other versions in ``directory`` that no process holds.
+
+    A cache without an .in-use file predates this scheme: nothing tells
+    whether it is in use, so it stays.
+    """
+    import fcntl
+    import shutil
+    try:
+        entries = os.listdir(directory)
+    except OSError:
         return
+    for entry in entries:
+        if not entry.startswith(CACHE_PREFIX) or len(entry) != len(OWN_CACHE) or entry == OWN_CACHE:
+            continue  # not a cache, one being unpacked or pruned, or ours
+        cache = os.path.join(directory, entry)
+        try:
+            fd = os.open(os.path.join(cache, IN_USE), os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            continue
+        doomed = "%%s.%%d.pruned" %% (cache, os.getpid())
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            os.rename(cache, doomed)
+        except OSError:
+            continue  # in use, or pruned by another run
+        finally:
+            os.close(fd)
+        shutil.rmtree(doomed, ignore_errors=True)
+
+
+def load():
+    """Import from this version's cache, unpacking it first if needed; returns whether pruning is possible."""
+    cache = os.path.join(HERE, OWN_CACHE)
+    try:
+        for _attempt in range(3):
+            unpacked = not os.path.isdir(cache)
+            if unpacked:
+                unpack(cache)
+            if hold(cache):
+                sys.path.insert(0, cache)
+                if unpacked:
+                    prune(HERE)  # a new version arrived: drop the old ones nobody uses
+                return True
     except OSError:
         pass
     # Nowhere to keep it: import every module from a private directory, then drop it.
@@ -80,6 +153,7 @@ def load():
                     __import__(package if path == "__init__.py" else package + "." + path[:-3])
     finally:
         shutil.rmtree(temp, ignore_errors=True)
+    return False
 
 
 # The executor package as base64(zlib(JSON {path: text})): every run parses
@@ -89,9 +163,9 @@ SOURCES = (
 )
 
 if __name__ == "__main__":
-    load()
+    cached = load()
     from nsfleet_executor.cli.main import main
-    code = main(bundle_path=os.path.abspath(__file__))
+    code = main(bundle_path=os.path.abspath(__file__), prune_caches=(lambda: prune(HERE)) if cached else None)
     # Nothing is left to clean up: skip interpreter teardown, which a one-shot
     # run would otherwise spend milliseconds on.
     sys.stdout.flush()

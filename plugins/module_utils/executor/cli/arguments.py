@@ -31,7 +31,8 @@ class Option:
 
 
 class Command:
-    """``positionals``: names; a trailing "*" takes one or more; ``remainder``: the argv after --."""
+    """``positionals``: names; a trailing "*" takes one or more, a trailing "?" is optional (the last only);
+    ``remainder``: the argv after --."""
 
     def __init__(self, name, help_text, options=(), positionals=(), remainder=None):
         self.name = name
@@ -42,7 +43,11 @@ class Command:
 
     def usage(self):
         parts = ["nsfleet", self.name] + ["[%s]" % option.flags[0] for option in self.options]
-        parts += [name.rstrip("*") + ("..." if name.endswith("*") else "") for name in self.positionals]
+        for name in self.positionals:
+            if name.endswith("?"):
+                parts.append("[%s]" % name[:-1])
+            else:
+                parts.append(name.rstrip("*") + ("..." if name.endswith("*") else ""))
         if self.remainder:
             parts.append("-- %s" % self.remainder)
         return " ".join(parts)
@@ -102,6 +107,9 @@ class Command:
 
     def _assign_positionals(self, values, positionals):
         for position, name in enumerate(self.positionals):
+            if name.endswith("?"):
+                values[name[:-1]] = positionals[position] if len(positionals) > position else None
+                continue
             if name.endswith("*"):
                 if len(positionals) <= position:
                     raise UsageError("nsfleet %s: give at least one %s" % (self.name, name.rstrip("*")))

@@ -4,8 +4,15 @@
 """The ``nsfleet`` command: what the modules call, and the runbook tool on a host.
 
 Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
-the parameter); for ``run`` and ``exec``, the command's own exit code.
+the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
+``rm`` of a missing workload is done, not an error); for ``run`` and
+``exec``, the command's own exit code once it started.
 Machine-readable output is JSON on stdout; errors go to stderr.
+
+``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
+in one executor start: {"workload": the object or null, "spec": the spec
+validated and normalised, "spec_hash": its hash}. ``inspect --all`` prints
+every workload object, with processes.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -21,6 +28,20 @@ from .arguments import Command, Option, UsageError
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+EXIT_NO_SUCH_WORKLOAD = 3
+
+
+class Context:
+    """What every command works with: the state store, and the nsfleet executable this runs from (if any)."""
+
+    def __init__(self, store, executable=None, prune_caches=None):
+        self.store = store
+        self.executable = executable
+        self.prune_caches = prune_caches
+
+    def workloads(self):
+        from ..lifecycle.operations import Workloads
+        return Workloads(self.store, self.executable)
 
 
 def _print_json(document):
@@ -107,16 +128,7 @@ def spec_from_run_args(args):
     return raw
 
 
-def _workloads(store):
-    from ..lifecycle.operations import Workloads
-    return Workloads(store, _BUNDLE_PATH[0])
-
-
-# The running nsfleet bundle, when there is one: supervisors are started from it.
-_BUNDLE_PATH = [None]
-
-
-def cmd_run(store, args):
+def cmd_run(context, args):
     from ..runtime.joins import open_joined
     from ..spec.validate import validate
     from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
@@ -127,15 +139,16 @@ def cmd_run(store, args):
     if args["detach"]:
         if args["rm"]:
             raise SpecError("--rm", "cannot be combined with --detach")
-        workloads = _workloads(store)
+        workloads = context.workloads()
         workloads.create(raw)
         _print_json(workloads.start(raw["name"])[0])
         return 0
     # One-shot without a name keeps no state, like unshare; a named run is visible to ls.
     keep_state = bool(args.get("name"))
+    store = context.store
     spec = validate(raw, store.exists)
     if keep_state:
-        _workloads(store).create(raw)
+        context.workloads().create(raw)
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
@@ -145,21 +158,25 @@ def cmd_run(store, args):
     if failures and failures[0]:
         sys.stderr.write("nsfleet: %s\n" % failures[0])
     if keep_state and args["rm"]:
-        _workloads(store).remove(spec["name"], force=True)
+        context.workloads().remove(spec["name"], force=True)
     return 127 if code is None else code
 
 
-def cmd_create(store, args):
-    workload, changed = _workloads(store).create(_read_spec(args["spec"]), replace=args["replace"])
+def cmd_create(context, args):
+    workload, changed = context.workloads().create(_read_spec(args["spec"]), replace=args["replace"])
     _print_json(dict(workload, changed=changed))
     return 0
 
 
-def cmd_validate(store, args):
+def _validated(context, source):
     from ..spec.validate import spec_hash, validate
 
-    spec = validate(_read_spec(args["spec"]), store.exists)
-    _print_json({"spec": spec, "spec_hash": spec_hash(spec)})
+    spec = validate(_read_spec(source), context.store.exists)
+    return {"spec": spec, "spec_hash": spec_hash(spec)}
+
+
+def cmd_validate(context, args):
+    _print_json(_validated(context, args["spec"]))
     return 0
 
 
@@ -169,29 +186,31 @@ def _print_changed(result):
     return 0
 
 
-def cmd_start(store, args):
-    return _print_changed(_workloads(store).start(args["name"]))
+def cmd_start(context, args):
+    return _print_changed(context.workloads().start(args["name"]))
 
 
-def cmd_stop(store, args):
-    return _print_changed(_workloads(store).stop(args["name"], force=args["force"]))
+def cmd_stop(context, args):
+    return _print_changed(context.workloads().stop(args["name"], force=args["force"]))
 
 
-def cmd_restart(store, args):
-    return _print_changed(_workloads(store).restart(args["name"]))
+def cmd_restart(context, args):
+    return _print_changed(context.workloads().restart(args["name"]))
 
 
-def cmd_rm(store, args):
-    workloads = _workloads(store)
+def cmd_rm(context, args):
+    workloads = context.workloads()
     changed = False
     for name in args["names"]:
-        changed = workloads.remove(name, force=args["force"]) or changed
+        changed = workloads.remove(name, force=args["force"], keep_logs=args["keep_logs"]) or changed
+    if context.prune_caches is not None:
+        context.prune_caches()  # a removed workload's supervisor may have held the last old version's cache
     _print_json({"changed": changed})
     return 0
 
 
-def cmd_ls(store, args):
-    found = _workloads(store).list()
+def cmd_ls(context, args):
+    found = context.workloads().list()
     if args["json"]:
         _print_json(found)
         return 0
@@ -203,13 +222,34 @@ def cmd_ls(store, args):
     return 0
 
 
-def cmd_inspect(store, args):
-    _print_json(_workloads(store).inspect(args["name"]))
+def cmd_inspect(context, args):
+    name = args["name"]
+    if args["all"]:
+        if name is not None or args["spec"] is not None:
+            raise SpecError("--all", "takes neither a NAME nor --spec")
+        _print_json(context.workloads().list(with_processes=True))
+        return 0
+    if name is None:
+        raise SpecError("NAME", "give a workload name, or --all")
+    if args["spec"] is None:
+        _print_json(context.workloads().inspect(name))
+        return 0
+    # The modules' question before they act, answered in one executor start.
+    from ..lifecycle.state import NoSuchWorkload
+
+    answer = _validated(context, args["spec"])
+    if answer["spec"]["name"] != name:
+        raise SpecError("name", "the spec names %r, not %r" % (answer["spec"]["name"], name))
+    try:
+        answer["workload"] = context.workloads().inspect(name)
+    except NoSuchWorkload:
+        answer["workload"] = None
+    _print_json(answer)
     return 0
 
 
-def cmd_ps(store, args):
-    processes = _workloads(store).inspect(args["name"])["processes"]
+def cmd_ps(context, args):
+    processes = context.workloads().inspect(args["name"])["processes"]
     if args["json"]:
         _print_json(processes)
         return 0
@@ -220,21 +260,16 @@ def cmd_ps(store, args):
     return 0
 
 
-def cmd_supervise(store, args):
-    from ..runtime.supervisor import report_to_starter, run_detached
+def cmd_supervise(context, args):
+    from ..runtime.supervisor import StartReport, run_detached
 
-    handshake_fd = int(args["handshake_fd"])
-    try:
-        return run_detached(store, args["name"], handshake_fd)
-    except BaseException as error:  # noqa: B902 - the starter waits for a word either way
-        report_to_starter(handshake_fd, {"error": "supervisor: %s" % error})
-        return EXIT_FAILED
+    return run_detached(context.store, args["name"], StartReport(int(args["handshake_fd"])))
 
 
-def cmd_ns(store, args):
+def cmd_ns(context, args):
     from ..lifecycle.nstree import pid_namespaces
 
-    namespaces = pid_namespaces(store)
+    namespaces = pid_namespaces(context.store)
     if args["json"]:
         _print_json(namespaces)
         return 0
@@ -246,10 +281,10 @@ def cmd_ns(store, args):
     return 0
 
 
-def cmd_exec(store, args):
+def cmd_exec(context, args):
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
-    return _workloads(store).exec_in(args["name"], args["remainder"])
+    return context.workloads().exec_in(args["name"], args["remainder"])
 
 
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
@@ -266,9 +301,14 @@ COMMANDS = (
     (Command("start", "Start a workload under a supervisor.", (), ("name",)), cmd_start),
     (Command("stop", "Send stop_signal, then SIGKILL after stop_timeout.", (_FORCE,), ("name",)), cmd_stop),
     (Command("restart", "Stop, then start.", (), ("name",)), cmd_restart),
-    (Command("rm", "Stop and remove workloads: state, spec and log.", (_FORCE,), ("names*",)), cmd_rm),
+    (Command("rm", "Stop and remove workloads: state, spec, lock and log.", (
+        _FORCE, Option(("--keep-logs",), "keep_logs", "flag", help_text="keep the workloads' logs")),
+        ("names*",)), cmd_rm),
     (Command("ls", "List workloads and their status.", (_JSON,)), cmd_ls),
-    (Command("inspect", "Print the workload object as JSON.", (), ("name",)), cmd_inspect),
+    (Command("inspect", "Print the workload object as JSON; with --spec, with the spec validated.", (
+        Option(("--all",), "all", "flag", help_text="every workload, with processes"),
+        Option(("--spec",), "spec", metavar="FILE|-", help_text="also validate this spec of the workload")),
+        ("name?",)), cmd_inspect),
     (Command("ps", "Print a workload's PID mapping: host PID, PID inside, parent, command.", (_JSON,), ("name",)),
      cmd_ps),
     (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
@@ -292,12 +332,15 @@ def usage():
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None, bundle_path=None):
-    """``bundle_path``: the nsfleet executable this runs from, if any."""
-    _BUNDLE_PATH[0] = bundle_path
+def main(argv=None, bundle_path=None, prune_caches=None):
+    """``bundle_path``: the nsfleet executable this runs from, if any (supervisors are started from it);
+    ``prune_caches``: the bundle's function that drops unpacked caches of other versions nobody uses."""
     argv = sys.argv[1:] if argv is None else list(argv)
     state_dir = None
-    if argv[:1] == ["--state-dir"] and len(argv) > 1:
+    if argv[:1] == ["--state-dir"]:
+        if len(argv) < 2:
+            sys.stderr.write("nsfleet: --state-dir needs a value\n")
+            return EXIT_BAD_INPUT
         state_dir, argv = argv[1], argv[2:]
     elif argv[:1] and argv[0].startswith("--state-dir="):
         state_dir, argv = argv[0].partition("=")[2], argv[1:]
@@ -320,17 +363,20 @@ def main(argv=None, bundle_path=None):
     except UsageError as error:
         sys.stderr.write("%s\nusage: %s\n" % (error, command.usage()))
         return EXIT_BAD_INPUT
-    return _dispatch(handler, state_dir, args)
+    return _dispatch(handler, state_dir, args, bundle_path, prune_caches)
 
 
-def _dispatch(handler, state_dir, args):
-    from ..lifecycle.state import StateStore
+def _dispatch(handler, state_dir, args, bundle_path, prune_caches):
+    from ..lifecycle.state import NoSuchWorkload, StateStore
 
     try:
-        return handler(StateStore(state_dir), args)
+        return handler(Context(StateStore(state_dir), bundle_path, prune_caches), args)
     except SpecError as error:
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_BAD_INPUT
+    except NoSuchWorkload as error:
+        sys.stderr.write("nsfleet: %s\n" % error)
+        return EXIT_NO_SUCH_WORKLOAD
     except (RuntimeError, OSError) as error:  # OperationError, JoinError, LockTimeout: all say why
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_FAILED

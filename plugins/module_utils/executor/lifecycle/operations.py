@@ -7,23 +7,21 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
-import select
 import sys
 
-from ..host import signals, termination
+from ..host import handshake, signals, termination
 from ..host.descriptors import close_all_except
 from ..runtime import command
 from ..runtime.init import exit_code
-from ..runtime.instance import SETUP_TIMEOUT_SECONDS
 from ..runtime.joins import JoinError, open_joined
 from ..runtime.namespaces import NamespacePlan
-from ..runtime.supervisor import now_iso, report_to_starter, run_detached
+from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
 from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
 from . import observe
+from .state import NoSuchWorkload
 
 # How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
 STOP_GRACE_SECONDS = 5.0
@@ -39,29 +37,31 @@ class Workloads:
         self.store = store
         self.executable = executable
 
-    def _require(self, name):
-        spec_module.validate_name(name)
+    def _require(self, name, lock=None):
+        """The workload's observation; NoSuchWorkload if there is none (and a held ``lock`` goes with it)."""
         observation = observe.observe(self.store, name)
         if observation is None:
-            raise OperationError("workload %r does not exist" % name)
+            if lock is not None:
+                lock.discard()  # nothing of a missing workload is left behind, not even its lock
+            raise NoSuchWorkload(name)
         return observation
 
     def inspect(self, name, with_processes=True):
         return observe.workload_object(self._require(name), with_processes)
 
-    def list(self):
+    def list(self, with_processes=False):
         found = []
         for name in self.store.names():
             observation = observe.observe(self.store, name)
             if observation is not None:
-                found.append(observe.workload_object(observation, with_processes=False))
+                found.append(observe.workload_object(observation, with_processes))
         return found
 
     def create(self, raw, replace=False):
         """Record a workload's spec. Returns (workload object, changed)."""
         spec = spec_module.validate(raw, self.store.exists)
         name = spec["name"]
-        with self.store.lock(name):
+        with self.store.lock(name) as lock:
             current = observe.observe(self.store, name)
             if current is not None:
                 if spec_hash(current.spec) == spec_hash(spec):
@@ -74,13 +74,14 @@ class Workloads:
                 self.store.write_state(name, {"status": "created", "restart_count": 0})
             except BaseException:
                 self.store.remove(name)
+                lock.discard()
                 raise
             return observe.workload_object(observe.observe(self.store, name)), True
 
     def start(self, name):
         """Start a created or ended workload. Returns (workload object, changed)."""
-        with self.store.lock(name):
-            observation = self._require(name)
+        with self.store.lock(name) as lock:
+            observation = self._require(name, lock)
             if observation.status == "running":
                 return observe.workload_object(observation), False
             if observation.is_active:
@@ -91,16 +92,16 @@ class Workloads:
             return self.inspect(name), True
 
     def stop(self, name, force=False):
-        with self.store.lock(name):
-            observation = self._require(name)
+        with self.store.lock(name) as lock:
+            observation = self._require(name, lock)
             if not observation.is_active:
                 return observe.workload_object(observation), False
             self._stop_locked(observation, force)
             return self.inspect(name), True
 
     def restart(self, name):
-        with self.store.lock(name):
-            observation = self._require(name)
+        with self.store.lock(name) as lock:
+            observation = self._require(name, lock)
             if observation.is_active:
                 self._stop_locked(observation, force=False)
             result = self._spawn_supervisor(name)
@@ -108,14 +109,14 @@ class Workloads:
                 raise OperationError("workload %r failed to restart: %s" % (name, result["error"]))
             return self.inspect(name), True
 
-    def remove(self, name, force=False):
-        spec_module.validate_name(name)
-        with self.store.lock(name):
+    def remove(self, name, force=False, keep_logs=False):
+        """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""
+        with self.store.lock(name) as lock:
             observation = observe.observe(self.store, name)
-            if observation is None:
-                return False
-            self._remove_locked(observation, force)
-            return True
+            if observation is not None:
+                self._remove_locked(observation, force, keep_logs)
+            lock.discard()
+            return observation is not None
 
     def exec_in(self, name, argv):
         """Run ``argv`` inside a running workload's namespaces; returns its exit code."""
@@ -137,17 +138,17 @@ class Workloads:
                     plan.enter_others()
                     os.chdir("/")
                 except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-                    command.report_failure(2, "nsfleet: exec: %s\n" % error)
+                    handshake.send(2, "nsfleet: exec: %s\n" % error)
                     os._exit(127)
                 command.exec_command(dict(observation.spec, command=argv, cwd="/"), 2)
         finally:
             plan.close()
         return exit_code(os.waitpid(pid, 0)[1])
 
-    def _remove_locked(self, observation, force):
+    def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:
             self._stop_locked(observation, force)
-        self.store.remove(observation.name)
+        self.store.remove(observation.name, keep_logs)
 
     def _stop_locked(self, observation, force):
         """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
@@ -185,7 +186,7 @@ class Workloads:
         os.close(write_fd)
         os.waitpid(pid, 0)
         try:
-            return _read_handshake(read_fd)
+            return read_start_report(read_fd)
         finally:
             os.close(read_fd)
 
@@ -209,24 +210,8 @@ class Workloads:
                 os.set_inheritable(handshake_fd, True)
                 os.execv(sys.executable, [sys.executable, "-IS", self.executable, "--state-dir", self.store.root,
                                           "_supervise", name, "--handshake-fd", str(handshake_fd)])
-            os._exit(run_detached(self.store, name, handshake_fd))
+            os._exit(run_detached(self.store, name, StartReport(handshake_fd)))
         except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
-            report_to_starter(handshake_fd, {"error": "supervisor: %s" % error})
+            StartReport(handshake_fd).fail(error)
         os._exit(1)
 
-
-def _read_handshake(read_fd):
-    poller = select.poll()
-    poller.register(read_fd, select.POLLIN | select.POLLHUP)
-    chunks = []
-    while True:
-        if not poller.poll((SETUP_TIMEOUT_SECONDS + STOP_GRACE_SECONDS) * 1000):
-            return {"error": "no answer from the supervisor within %ss" % SETUP_TIMEOUT_SECONDS}
-        chunk = os.read(read_fd, 65536)
-        if not chunk:
-            break
-        chunks.append(chunk)
-    try:
-        return json.loads(b"".join(chunks).decode())
-    except ValueError:
-        return {"error": "the supervisor exited before starting the workload"}

@@ -4,12 +4,14 @@
 """The state store on a host.
 
     <root>/run/nsfleet/<name>/state.json   live state (schema 1, read by the agent)
-    <root>/run/nsfleet/<name>.lock         flock: one lifecycle operation at a time
+    <root>/run/nsfleet/<name>.lock         flock: one lifecycle operation at a time (gone with the workload)
     <root>/var/lib/nsfleet/<name>/spec.json desired spec, survives reboot
     <root>/var/log/nsfleet/<name>.log      the workload's stdout and stderr
 
-``<root>`` is "/" unless NSFLEET_STATE_DIR says otherwise, so tests can run
-several "hosts" on one machine. Every write is temp file + fsync + rename.
+``<root>`` is "/" unless --state-dir or NSFLEET_STATE_DIR says otherwise, so
+tests can run several "hosts" on one machine. Every write is temp file +
+fsync + rename. Every path is built from a validated name, so no name can
+reach outside the layout.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -22,12 +24,35 @@ import os
 import time
 
 from ..spec.schema import upgrade
+from ..spec.validate import SpecError, is_valid_name, validate_name
 
 STATE_SCHEMA = 1
 
 
 class LockTimeout(RuntimeError):
     pass
+
+
+class NoSuchWorkload(RuntimeError):
+    """The store holds no workload of this name (the CLI's exit code 3)."""
+
+    def __init__(self, name):
+        RuntimeError.__init__(self, "workload %r does not exist" % name)
+        self.name = name
+
+
+def resolve_root(option_value=None, environ=None):
+    """The state root: --state-dir, else $NSFLEET_STATE_DIR, else /. Empty is refused: it must not mean /."""
+    if option_value is not None:
+        if not option_value:
+            raise SpecError("--state-dir", "must not be empty (leave it out for /)")
+        return option_value
+    value = (os.environ if environ is None else environ).get("NSFLEET_STATE_DIR")
+    if value is None:
+        return "/"
+    if not value:
+        raise SpecError("NSFLEET_STATE_DIR", "is set but empty (unset it for /)")
+    return value
 
 
 def atomic_write_json(path, document):
@@ -61,31 +86,32 @@ def read_json(path):
 
 class StateStore:
     def __init__(self, root=None):
-        root = root or os.environ.get("NSFLEET_STATE_DIR") or "/"
+        root = resolve_root(root)
         self.root = root
         self.run_dir = os.path.join(root, "run", "nsfleet")
         self.lib_dir = os.path.join(root, "var", "lib", "nsfleet")
         self.log_dir = os.path.join(root, "var", "log", "nsfleet")
 
     def state_path(self, name):
-        return os.path.join(self.run_dir, name, "state.json")
+        return os.path.join(self.run_dir, validate_name(name), "state.json")
 
     def spec_path(self, name):
-        return os.path.join(self.lib_dir, name, "spec.json")
+        return os.path.join(self.lib_dir, validate_name(name), "spec.json")
 
     def log_path(self, name):
-        return os.path.join(self.log_dir, name + ".log")
+        return os.path.join(self.log_dir, validate_name(name) + ".log")
 
     def lock_path(self, name):
-        return os.path.join(self.run_dir, name + ".lock")
+        return os.path.join(self.run_dir, validate_name(name) + ".lock")
 
     def names(self):
-        """Every workload with a spec, sorted."""
+        """Every workload with a spec, sorted; entries that are no workload name are not ours."""
         try:
             entries = os.listdir(self.lib_dir)
         except OSError:
             return []
-        return sorted(entry for entry in entries if os.path.isfile(os.path.join(self.lib_dir, entry, "spec.json")))
+        return sorted(entry for entry in entries
+                      if is_valid_name(entry) and os.path.isfile(os.path.join(self.lib_dir, entry, "spec.json")))
 
     def exists(self, name):
         return os.path.isfile(self.spec_path(name))
@@ -117,24 +143,48 @@ class StateStore:
         os.makedirs(self.log_dir, mode=0o755, exist_ok=True)
         return os.open(self.log_path(name), os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
 
-    def remove(self, name):
-        """Forget a workload: state, spec and log. Missing parts are fine."""
+    def remove(self, name, keep_logs=False):
+        """Forget a workload: state, spec and (unless ``keep_logs``) log. Missing parts are fine.
+
+        The lock file goes with WorkloadLock.discard, by its holder.
+        """
         import shutil  # costs milliseconds; only removal needs it
 
-        shutil.rmtree(os.path.join(self.run_dir, name), ignore_errors=True)
-        shutil.rmtree(os.path.join(self.lib_dir, name), ignore_errors=True)
-        try:
-            os.unlink(self.log_path(name))
-        except OSError as error:
-            if error.errno != errno.ENOENT:
-                raise
+        shutil.rmtree(os.path.dirname(self.state_path(name)), ignore_errors=True)
+        shutil.rmtree(os.path.dirname(self.spec_path(name)), ignore_errors=True)
+        if not keep_logs:
+            _unlink_if_present(self.log_path(name))
 
     def lock(self, name, timeout=60.0):
         return WorkloadLock(self.lock_path(name), timeout)
 
 
+def _unlink_if_present(path):
+    try:
+        os.unlink(path)
+    except OSError as error:
+        if error.errno != errno.ENOENT:
+            raise
+
+
+def _same_file(fd, path):
+    """Whether ``path`` still names the file open at ``fd``."""
+    try:
+        named = os.stat(path)
+    except FileNotFoundError:
+        return False
+    opened = os.fstat(fd)
+    return (named.st_dev, named.st_ino) == (opened.st_dev, opened.st_ino)
+
+
 class WorkloadLock:
-    """flock on <name>.lock, waited for at most ``timeout`` seconds."""
+    """flock on <name>.lock, waited for at most ``timeout`` seconds.
+
+    The holder may ``discard`` the file (rm leaves no lock behind). A waiter
+    that then gets the flock holds it on an unlinked file, so after every
+    acquisition the path must still name the locked file; else it retries on
+    the path's new file.
+    """
 
     def __init__(self, path, timeout):
         self.path = path
@@ -143,18 +193,32 @@ class WorkloadLock:
 
     def __enter__(self):
         os.makedirs(os.path.dirname(self.path), mode=0o755, exist_ok=True)
-        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
         deadline = time.monotonic() + self.timeout
         while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
             try:
-                fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                return self
+                self._flock(fd, deadline)
+                if _same_file(fd, self.path):
+                    self.fd = fd
+                    return self
+            except BaseException:
+                os.close(fd)
+                raise
+            os.close(fd)  # discarded while we waited: lock the file that replaced it
+
+    def _flock(self, fd, deadline):
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    os.close(self.fd)
-                    self.fd = None
                     raise LockTimeout("another nsfleet operation holds %s for over %ss" % (self.path, self.timeout))
                 time.sleep(0.02)
+
+    def discard(self):
+        """Remove the lock file while holding it: the workload is gone, so is its lock."""
+        _unlink_if_present(self.path)
 
     def __exit__(self, *exc_info):
         os.close(self.fd)

@@ -9,6 +9,7 @@ __metaclass__ = type
 
 import os
 
+from ..host import handshake
 from ..spec.validate import DEFAULT_PATH
 from . import init
 
@@ -39,15 +40,8 @@ def exec_command(spec, error_fd):
         env = environment(spec)
         os.execvpe(spec["command"][0], spec["command"], env)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-        report_failure(error_fd, "exec %s: %s" % (spec["command"][0], error))
+        handshake.send(error_fd, "exec %s: %s" % (spec["command"][0], error))
         os._exit(126 if isinstance(error, PermissionError) else 127)
-
-
-def report_failure(error_fd, message):
-    try:
-        os.write(error_fd, message.encode("utf-8", "replace")[:4000])
-    except OSError:
-        pass
 
 
 def spawn(spec, error_fd):

@@ -12,9 +12,8 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import select
 
-from ..host import libc
+from ..host import handshake, libc
 from ..host.descriptors import close_all_except
 from ..host.identity import ProcessIdentity
 from . import command, filesystem, init
@@ -45,22 +44,16 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd):
             os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace()))
         command.exec_command(spec, error_fd)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-        command.report_failure(error_fd, "set-up: %s" % error)
+        handshake.send(error_fd, "set-up: %s" % error)
     os._exit(127)
 
 
 def _read_failure(read_fd):
-    """Block until the child execs (EOF) or reports a failure; bounded."""
-    poller = select.poll()
-    poller.register(read_fd, select.POLLIN | select.POLLHUP)
-    chunks = []
-    while True:
-        if not poller.poll(SETUP_TIMEOUT_SECONDS * 1000):
-            return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
-        chunk = os.read(read_fd, 4096)
-        if not chunk:
-            return b"".join(chunks).decode("utf-8", "replace") or None
-        chunks.append(chunk)
+    """Block until the child execs (EOF, None) or reports a failure (its text); bounded."""
+    try:
+        return handshake.receive(read_fd, SETUP_TIMEOUT_SECONDS) or None
+    except handshake.HandshakeTimeout:
+        return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
 
 
 def launch(spec, plan, stdio_fds):

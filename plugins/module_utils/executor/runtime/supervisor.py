@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import time
 
-from ..host import procfs, signals, termination
+from ..host import handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
 from . import init, instance
 from .namespaces import NamespacePlan
@@ -26,6 +26,8 @@ BACKOFF_MAX_SECONDS = 10.0
 # An instance that ran this long resets the backoff, as it was healthy.
 BACKOFF_RESET_AFTER_SECONDS = 10.0
 _WAKE_SECONDS = 1.0
+# How long ``nsfleet start`` waits for the supervisor's word: set-up, plus time to fork and record.
+START_REPORT_TIMEOUT_SECONDS = instance.SETUP_TIMEOUT_SECONDS + 5.0
 
 
 def now_iso():
@@ -52,29 +54,61 @@ class StateRecorder:
         return self.store.update_state(self.name, **changes)
 
 
-def report_to_starter(handshake_fd, result):
-    """Tell ``nsfleet start`` how the first instance went, once; then the pipe closes."""
+class StartReport:
+    """The supervisor's one message to the ``nsfleet start`` that forked it: how the first instance went.
+
+    Sent at most once, then the pipe is closed: a later failure must not
+    write into a descriptor number that has since been reused.
+    """
+
+    def __init__(self, handshake_fd):
+        self.handshake_fd = handshake_fd
+
+    def send(self, result):
+        if self.handshake_fd is None:
+            return
+        import json
+        handshake.send(self.handshake_fd, json.dumps(result), close=True)
+        self.handshake_fd = None
+
+    def fail(self, error):
+        self.send({"error": "supervisor: %s" % error})
+
+
+def read_start_report(read_fd):
+    """The starter's side of StartReport: {"init_host_pid": N} or {"error": why}."""
     import json
     try:
-        os.write(handshake_fd, json.dumps(result).encode("utf-8"))
-        os.close(handshake_fd)
-    except OSError:
-        pass
+        text = handshake.receive(read_fd, START_REPORT_TIMEOUT_SECONDS)
+    except handshake.HandshakeTimeout:
+        return {"error": "no answer from the supervisor within %ss" % START_REPORT_TIMEOUT_SECONDS}
+    try:
+        return json.loads(text)
+    except ValueError:
+        return {"error": "the supervisor exited before starting the workload"}
 
 
-def run_detached(store, name, handshake_fd):
-    """The detached supervisor of workload ``name``: log as output, state recorded. Returns an exit code."""
-    from .joins import open_joined
-    from ..host.libc import set_process_name
+def run_detached(store, name, report):
+    """The detached supervisor of workload ``name``: log as output, state recorded. Returns an exit code.
 
-    set_process_name("nsfleet-sup")
-    spec = store.read_spec(name)
-    state = store.read_state(name) or {}
-    log_fd = store.open_log(name)
-    supervisor = Supervisor(spec, StateRecorder(store, name), (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
-                            lambda wanted: open_joined(store, wanted), detached=True)
-    supervisor.run(state.get("restart_count", 0), lambda result: report_to_starter(handshake_fd, result))
-    return 0
+    ``report``: the StartReport to the starter; any failure reaches it.
+    """
+    try:
+        from .joins import open_joined
+        from ..host.libc import set_process_name
+
+        set_process_name("nsfleet-sup")
+        spec = store.read_spec(name)
+        state = store.read_state(name) or {}
+        log_fd = store.open_log(name)
+        supervisor = Supervisor(spec, StateRecorder(store, name),
+                                (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
+                                lambda wanted: open_joined(store, wanted), detached=True)
+        supervisor.run(state.get("restart_count", 0), report.send)
+        return 0
+    except BaseException as error:  # noqa: B902 - the starter waits for a word either way
+        report.fail(error)
+        return 1
 
 
 class Supervisor:

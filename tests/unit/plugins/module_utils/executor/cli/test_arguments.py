@@ -25,7 +25,8 @@ def test_exec_takes_the_command_with_or_without_dashdash():
 
 
 def test_rm_takes_many_names():
-    assert command("rm").parse(["-f", "a", "b"]) == {"force": True, "names": ["a", "b"]}
+    assert command("rm").parse(["-f", "a", "b"]) == {"force": True, "keep_logs": False, "names": ["a", "b"]}
+    assert command("rm").parse(["--keep-logs", "a"])["keep_logs"] is True
 
 
 @pytest.mark.parametrize("name, argv", [
