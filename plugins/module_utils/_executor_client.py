@@ -3,7 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """How modules reach the executor: install the bundle on the host, run its CLI.
 
-Private to the collection.
+Each method is one executor start: a module run on the no-change path
+starts it once (``inspect NAME --spec -`` reads the workload and validates
+the asked spec together). Private to the collection.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -18,9 +20,8 @@ from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bun
 from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
 # The CLI's entry point, imported so that Ansible ships it and, through its
 # imports, every executor module it can reach; the bundle takes the tree as shipped.
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli import main as _executor_entry_point  # noqa: F401
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli import main as executor_cli
 
-EXIT_BAD_INPUT = 2
 EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
 
 
@@ -30,6 +31,10 @@ class ExecutorError(Exception):
     def __init__(self, message, bad_input=False):
         Exception.__init__(self, message)
         self.bad_input = bad_input
+
+
+class NoSuchWorkload(ExecutorError):
+    """The executor has no workload of that name (its exit code 3)."""
 
 
 class ExecutorClient:
@@ -58,7 +63,7 @@ class ExecutorClient:
         return self.path
 
     def call(self, args, spec_document=None):
-        """Run ``nsfleet ARGS``; returns its JSON output."""
+        """Run ``nsfleet ARGS`` (one executor start); returns its JSON output."""
         argv = [sys.executable, "-IS", self.ensure(), "--state-dir", self.state_dir] + list(args)
         data = None if spec_document is None else json.dumps(spec_document)
         rc, stdout, stderr = self.module.run_command(argv, data=data, binary_data=True)
@@ -66,15 +71,23 @@ class ExecutorClient:
             message = stderr.strip()
             if message.startswith("nsfleet: "):
                 message = message[len("nsfleet: "):]
-            raise ExecutorError(message or "nsfleet %s exited with %d" % (args[0], rc), rc == EXIT_BAD_INPUT)
+            message = message or "nsfleet %s exited with %d" % (args[0], rc)
+            if rc == executor_cli.EXIT_NO_SUCH_WORKLOAD:
+                raise NoSuchWorkload(message)
+            raise ExecutorError(message, rc == executor_cli.EXIT_BAD_INPUT)
         return json.loads(stdout) if stdout.strip() else None
 
     def inspect(self, name):
         """The workload object, or None when there is no such workload."""
-        for workload in self.call(["ls", "--json"]):
-            if workload["name"] == name:
-                return self.call(["inspect", name])
-        return None
+        try:
+            return self.call(["inspect", name])
+        except NoSuchWorkload:
+            return None
+
+    def inspect_with_spec(self, name, spec_document):
+        """{"workload": object or None, "spec": normalised, "spec_hash": ...}; bad specs raise ExecutorError."""
+        return self.call(["inspect", name, "--spec", "-"], spec_document)
 
     def list(self):
-        return [self.call(["inspect", workload["name"]]) for workload in self.call(["ls", "--json"])]
+        """Every workload object, with processes."""
+        return self.call(["inspect", "--all"])

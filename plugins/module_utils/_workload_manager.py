@@ -33,11 +33,11 @@ class WorkloadManager:
         self.client = ExecutorClient(module, self.params["state_dir"])
         self.actions = []
         self.current = None
-        self.wanted_spec = None
+        self.wanted = None  # {"spec": normalised, "spec_hash": ...} when a command was given
 
     def run(self):
         try:
-            self.current = self.client.inspect(self.name)
+            self.current = self.read_current()
             handler = {
                 "present": self.make_present,
                 "started": self.make_started,
@@ -54,18 +54,24 @@ class WorkloadManager:
             result["diff"] = self.diff(workload)
         self.module.exit_json(**result)
 
+    def read_current(self):
+        """The workload as it is and, if a spec was given, the spec validated: one executor start."""
+        if self.params["state"] == "absent" or self.params["command"] is None:
+            return self.client.inspect(self.name)
+        answer = self.client.inspect_with_spec(self.name, spec_from_params(self.params))
+        self.wanted = {"spec": answer["spec"], "spec_hash": answer["spec_hash"]}
+        return answer["workload"]
+
     # Decisions: each appends actions, nothing touches the host yet.
 
     def ensure_exists(self):
-        if self.params["command"] is None:
+        if self.wanted is None:
             if self.current is None:
                 raise ExecutorError("command: required to create workload %r" % self.name, bad_input=True)
             return  # act on the workload as it is
-        validated = self.client.call(["validate", "--spec", "-"], spec_from_params(self.params))
-        self.wanted_spec = validated["spec"]
         if self.current is None:
             self.actions.append("create")
-        elif self.current["spec_hash"] != validated["spec_hash"] or self.params["recreate"]:
+        elif self.current["spec_hash"] != self.wanted["spec_hash"] or self.params["recreate"]:
             self.actions.extend(["remove", "create"])
 
     def recreating(self):
@@ -102,7 +108,7 @@ class WorkloadManager:
         workload = self.current
         for action in self.actions:
             if action == "create":
-                workload = self.client.call(["create", "--spec", "-"], self.wanted_spec)
+                workload = self.client.call(["create", "--spec", "-"], self.wanted["spec"])
             elif action == "remove":
                 self.client.call(["rm", self.name])
                 workload = None
@@ -120,11 +126,11 @@ class WorkloadManager:
 
     def predicted(self):
         """What the workload object will look like, as far as check mode can know."""
-        if "remove" in self.actions and not self.recreating():
-            return None
+        if not self.recreating() and ("remove" in self.actions or self.current is None):
+            return None  # removed, or absent and staying so
         workload = dict(self.current or {}, name=self.name)
         if self.recreating():
-            workload.update(spec=self.wanted_spec, status="created", init_host_pid=None, processes=[],
+            workload.update(spec=self.wanted["spec"], status="created", init_host_pid=None, processes=[],
                             namespaces={}, exit_code=None, restart_count=0)
         if self.actions and self.actions[-1] in ("start", "restart"):
             workload["status"] = "running"

@@ -1,0 +1,137 @@
+"""A fake host for the module_utils that drive the executor: no root, no namespaces.
+
+``FakeModule.run_command`` answers the executor CLI calls the client makes
+(``nsfleet --state-dir DIR VERB ...``) from an in-memory set of workloads,
+and records every call, so a test can count executor starts. The spec is
+"validated" by a stand-in: the real validation is the executor's, tested
+on its own.
+"""
+
+import copy
+import hashlib
+import json
+
+# The executor's exit codes (cli/main.py).
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_SUCH_WORKLOAD = 1, 2, 3
+MUTATING_VERBS = ("create", "start", "stop", "restart", "rm")
+
+
+class ModuleExit(Exception):
+    """exit_json or fail_json was called; ``result`` holds what the module returned."""
+
+    def __init__(self, result, failed):
+        Exception.__init__(self, result.get("msg", ""))
+        self.result = result
+        self.failed = failed
+
+
+def fake_spec_hash(spec):
+    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()
+
+
+class FakeExecutor:
+    """Workloads by name: {"spec": ..., "status": ...}. ``fail_verbs``: verbs that fail with exit code 1."""
+
+    def __init__(self):
+        self.workloads = {}
+        self.calls = []
+        self.fail_verbs = set()
+
+    def add(self, name, status="running", **spec):
+        spec = dict({"name": name, "command": ["/bin/sleep", "1000"]}, **spec)
+        self.workloads[name] = {"spec": self.normalise(spec), "status": status}
+
+    @staticmethod
+    def normalise(raw):
+        """Stand-in for validation: defaults filled in, so the hash depends on what matters."""
+        return dict({"env": {}, "restart_policy": "no"}, **dict((k, v) for k, v in raw.items() if v is not None))
+
+    def workload_object(self, name):
+        record = self.workloads[name]
+        running = record["status"] == "running"
+        return {"name": name, "status": record["status"], "exit_code": None,
+                "init_host_pid": 4242 if running else None, "spec_hash": fake_spec_hash(record["spec"]),
+                "restart_count": 0, "namespaces": {"pid": "pid:[1]"} if running else {},
+                "processes": [{"host_pid": 4242, "ns_pid": 1, "ppid": 0, "comm": "nsfleet-init", "state": "S"}]
+                if running else [], "spec": copy.deepcopy(record["spec"])}
+
+    def __call__(self, argv, data):
+        """One executor start: returns (rc, stdout, stderr)."""
+        assert argv[1:2] == ["-IS"] and argv[3] == "--state-dir", argv
+        args = argv[5:]
+        self.calls.append(args)
+        verb = args[0]
+        if verb in self.fail_verbs:
+            return EXIT_FAILED, "", "nsfleet: %s failed on purpose\n" % verb
+        handler = getattr(self, "do_" + verb)
+        try:
+            return 0, json.dumps(handler(args[1:], None if data is None else json.loads(data))), ""
+        except KeyError as missing:
+            return EXIT_NO_SUCH_WORKLOAD, "", "nsfleet: workload %s does not exist\n" % missing
+        except ValueError as bad:
+            return EXIT_BAD_INPUT, "", "nsfleet: %s\n" % bad
+
+    def validated(self, raw):
+        if raw.get("command") == ["bad"]:
+            raise ValueError("command: 'bad' not found")
+        spec = self.normalise(raw)
+        return {"spec": spec, "spec_hash": fake_spec_hash(spec)}
+
+    def do_inspect(self, args, document):
+        if args == ["--all"]:
+            return [self.workload_object(name) for name in sorted(self.workloads)]
+        name = args[0]
+        if args[1:] == ["--spec", "-"]:
+            answer = self.validated(document)
+            answer["workload"] = self.workload_object(name) if name in self.workloads else None
+            return answer
+        assert args[1:] == [], args
+        return self.workload_object(name)
+
+    def do_create(self, args, document):
+        assert args == ["--spec", "-"], args
+        name = document["name"]
+        assert name not in self.workloads, "create over an existing workload"
+        self.workloads[name] = {"spec": self.validated(document)["spec"], "status": "created"}
+        return dict(self.workload_object(name), changed=True)
+
+    def do_start(self, args, _document):
+        record = self.workloads[args[0]]
+        changed = record["status"] != "running"
+        record["status"] = "running"
+        return dict(self.workload_object(args[0]), changed=changed)
+
+    def do_stop(self, args, _document):
+        record = self.workloads[args[0]]
+        changed = record["status"] in ("running", "orphaned")
+        record["status"] = "stopped" if changed else record["status"]
+        return dict(self.workload_object(args[0]), changed=changed)
+
+    def do_restart(self, args, _document):
+        self.workloads[args[0]]["status"] = "running"
+        return dict(self.workload_object(args[0]), changed=True)
+
+    def do_rm(self, args, _document):
+        names = [arg for arg in args if not arg.startswith("-")]
+        changed = any(self.workloads.pop(name, None) is not None for name in names)
+        return {"changed": changed}
+
+
+class FakeModule:
+    """The part of AnsibleModule the manager and the client use."""
+
+    def __init__(self, executor, params, tmpdir, check_mode=False, diff=False):
+        self.executor = executor
+        self.params = params
+        self.tmpdir = tmpdir
+        self.check_mode = check_mode
+        self._diff = diff
+
+    def run_command(self, argv, data=None, binary_data=False):
+        return self.executor(argv, data)
+
+    def exit_json(self, **result):
+        raise ModuleExit(result, failed=False)
+
+    def fail_json(self, **result):
+        raise ModuleExit(result, failed=True)
