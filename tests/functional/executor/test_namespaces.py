@@ -65,3 +65,15 @@ def test_nested_namespace_maps_correctly(nsfleet):
     sleeper = [p for p in processes if p["comm"] == "sleep"][0]
     assert nspid(sleeper["host_pid"])[-1] == 2  # PID 2 of the inner namespace, under its init
     assert len(nspid(sleeper["host_pid"])) == level + 2
+
+
+def test_every_namespace_in_force_is_in_the_workload_object(nsfleet):
+    workload = nsfleet.detach("isolated", "/bin/sleep", "1000", options=(
+        "--ns", "net=private", "--ns", "ipc=private", "--ns", "cgroup=private", "--hostname", "isolated"))
+    init = workload["init_host_pid"]
+    kinds = ("pid", "mnt", "uts", "ipc", "net", "cgroup", "user")
+    in_force = dict((kind, os.readlink("/proc/%d/ns/%s" % (init, kind))) for kind in kinds)
+    host = dict((kind, os.readlink("/proc/self/ns/%s" % kind)) for kind in kinds)
+    assert workload["namespaces"] == in_force
+    assert nsfleet.inspect("isolated")["namespaces"] == in_force
+    assert [kind for kind in kinds if in_force[kind] == host[kind]] == ["user"]

@@ -199,6 +199,10 @@ def cmd_restart(context, args):
 
 
 def cmd_rm(context, args):
+    from ..spec.validate import validate_name
+
+    for name in args["names"]:
+        validate_name(name)  # all refused before any is removed
     workloads = context.workloads()
     changed = False
     for name in args["names"]:

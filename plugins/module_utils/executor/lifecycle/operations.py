@@ -111,6 +111,8 @@ class Workloads:
 
     def remove(self, name, force=False, keep_logs=False):
         """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""
+        if not self.store.exists(name) and not os.path.exists(self.store.lock_path(name)):
+            return False  # nothing to remove, and nothing to make for it (an rm racing a create comes first)
         with self.store.lock(name) as lock:
             observation = observe.observe(self.store, name)
             if observation is not None:

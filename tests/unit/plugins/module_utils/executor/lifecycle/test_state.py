@@ -4,7 +4,8 @@ import os
 import pytest
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.lifecycle.state import (
-    STATE_SCHEMA, LockTimeout, StateStore, atomic_write_json)
+    STATE_SCHEMA, LockTimeout, StateStore, atomic_write_json, resolve_root)
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.validate import SpecError
 
 
 @pytest.fixture
@@ -66,10 +67,82 @@ def test_remove_forgets_everything(store):
     store.remove("web")  # removing twice is fine
 
 
-def test_lock_serialises_and_times_out(store):
-    with store.lock("web"):
-        with pytest.raises(LockTimeout):
-            with store.lock("web", timeout=0.1):
-                pass
-    with store.lock("web", timeout=0.1):
-        pass
+def test_remove_can_keep_the_log(store):
+    store.write_spec("web", {"name": "web"})
+    os.close(store.open_log("web"))
+    store.remove("web", keep_logs=True)
+    assert not store.exists("web") and os.path.exists(store.log_path("web"))
+
+
+@pytest.mark.parametrize("name", ["../../etc/x", "/etc/x", "..", "", "Web", "a/b", "x" * 64])
+def test_no_path_is_built_from_a_bad_name(store, tmp_path, name):
+    for make_path in (store.state_path, store.spec_path, store.log_path, store.lock_path, store.lock, store.remove):
+        with pytest.raises(SpecError) as refused:
+            make_path(name)
+        assert refused.value.param == "name"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_names_skips_entries_that_are_not_workload_names(store):
+    store.write_spec("web", {"name": "web"})
+    os.makedirs(os.path.join(store.lib_dir, "Not-A-Name"))
+    open(os.path.join(store.lib_dir, "Not-A-Name", "spec.json"), "w").write("{}")
+    assert store.names() == ["web"]
+
+
+def test_empty_state_dir_never_means_root(monkeypatch):
+    with pytest.raises(SpecError) as empty_option:
+        StateStore("")
+    assert empty_option.value.param == "--state-dir"
+    monkeypatch.setenv("NSFLEET_STATE_DIR", "")
+    with pytest.raises(SpecError) as empty_environment:
+        StateStore()
+    assert empty_environment.value.param == "NSFLEET_STATE_DIR"
+    assert resolve_root("/srv/x", {"NSFLEET_STATE_DIR": ""}) == "/srv/x"
+    assert resolve_root(None, {}) == "/"
+
+
+def test_a_discarded_lock_leaves_no_file(store):
+    with store.lock("web") as lock:
+        lock.discard()
+    assert not os.path.exists(store.lock_path("web"))
+    with store.lock("web", timeout=0.1):  # a new file, a new lock
+        assert os.path.exists(store.lock_path("web"))
+
+
+def _fds_open_on(path):
+    found = 0
+    for entry in os.listdir("/proc/self/fd"):
+        try:
+            found += os.readlink("/proc/self/fd/" + entry) == path
+        except OSError:
+            pass
+    return found
+
+
+def test_a_waiter_on_a_discarded_lock_file_takes_the_new_file(store):
+    """A waiter that opened the file before rm discarded it must not end up holding an unlinked file."""
+    import fcntl
+    import threading
+    import time
+
+    holder = store.lock("web").__enter__()
+    acquired = []
+    waiter = threading.Thread(target=lambda: acquired.append(store.lock("web", timeout=30).__enter__()))
+    waiter.start()
+    deadline = time.monotonic() + 10
+    while _fds_open_on(store.lock_path("web")) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)  # until the waiter has the old file open
+    assert _fds_open_on(store.lock_path("web")) == 2
+    holder.discard()
+    holder.__exit__(None, None, None)
+    waiter.join(30)
+    (lock,) = acquired
+    try:
+        assert os.fstat(lock.fd).st_ino == os.stat(store.lock_path("web")).st_ino
+        probe = os.open(store.lock_path("web"), os.O_RDWR)
+        with pytest.raises(BlockingIOError):  # the file the path names is the one locked
+            fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.close(probe)
+    finally:
+        lock.__exit__(None, None, None)
