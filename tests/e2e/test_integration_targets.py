@@ -6,6 +6,10 @@ import pytest
 
 from support import TOP
 
+from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
+
+EXECUTOR_DIR = os.path.join(TOP, "plugins", "module_utils", "executor")
+
 PLAY = """---
 - name: Integration target {target}
   hosts: targets
@@ -23,4 +27,7 @@ def test_target(playbook, tmp_path, target):
     result = playbook(str(play), {"nsfleet_state_dir": str(state_dir)})
     assert "failed=0" in result.stdout
     # The module installed the executor, content-addressed, where DESIGN.md says.
-    assert os.access(str(state_dir / "var" / "lib" / "nsfleet" / "bin" / "nsfleet"), os.X_OK)
+    installed = state_dir / "var" / "lib" / "nsfleet" / "bin" / "nsfleet"
+    assert os.access(str(installed), os.X_OK)
+    # Byte for byte the bundle of the source tree: Ansible shipped every executor file to the target.
+    assert installed.read_bytes() == bundle.build(bundle.sources_from_directory(EXECUTOR_DIR), "/usr/bin/python3")
