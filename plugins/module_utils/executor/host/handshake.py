@@ -15,6 +15,7 @@ __metaclass__ = type
 
 import os
 import select
+import time
 
 # A message is a short status or error. Under PIPE_BUF (4096) a write is
 # atomic, so two writers (init and the command it forked) never interleave.
@@ -28,14 +29,15 @@ class HandshakeTimeout(RuntimeError):
 def receive(read_fd, timeout_seconds):
     """Everything written until the last writer closed the pipe, as text ("" for nothing).
 
-    Raises HandshakeTimeout if the pipe stays open and silent for ``timeout_seconds``.
+    Raises HandshakeTimeout if the pipe is still open after ``timeout_seconds``.
     """
     poller = select.poll()
     poller.register(read_fd, select.POLLIN | select.POLLHUP)
+    deadline = time.monotonic() + timeout_seconds
     chunks = []
     size = 0
     while True:
-        if not poller.poll(timeout_seconds * 1000):
+        if not poller.poll(max(0.0, deadline - time.monotonic()) * 1000):
             raise HandshakeTimeout("no answer within %ss" % timeout_seconds)
         chunk = os.read(read_fd, 4096)
         if not chunk:
