@@ -216,4 +216,3 @@ class Workloads:
         except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
             StartReport(handshake_fd).fail(error)
         os._exit(1)
-
