@@ -146,3 +146,12 @@ def test_a_waiter_on_a_discarded_lock_file_takes_the_new_file(store):
         os.close(probe)
     finally:
         lock.__exit__(None, None, None)
+
+
+def test_lock_serialises_and_times_out(store):
+    with store.lock("web"):
+        with pytest.raises(LockTimeout):
+            with store.lock("web", timeout=0.1):
+                pass
+    with store.lock("web", timeout=0.1):
+        pass
