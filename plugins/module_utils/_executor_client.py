@@ -19,7 +19,8 @@ import sys
 from ansible_collections.nsfleet.pidns.plugins.module_utils import _executor_bundle as bundle
 from ansible_collections.nsfleet.pidns.plugins.module_utils import executor as executor_package
 # The CLI's entry point, imported so that Ansible ships it and, through its
-# imports, every executor module it can reach; the bundle takes the tree as shipped.
+# imports, every executor module it can reach (the bundle takes the tree as
+# shipped); its exit codes are the ones this client interprets.
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli import main as executor_cli
 
 EXECUTOR_RELATIVE_PATH = os.path.join("var", "lib", "nsfleet", "bin", "nsfleet")
