@@ -187,3 +187,24 @@ def test_ten_concurrent_commands_on_one_workload(tmp_path):
     assert wait_for(lambda: not recorder.survivors(), timeout=15)
     assert wait_for(lambda: not _processes_of(state_dir), timeout=15)
     assert _files_under(state_dir) == set()
+
+
+def test_a_start_killed_midway_never_kills_its_workload(tmp_path):
+    """The supervisor's report to a dead starter raises SIGPIPE in the supervisor; it must not reach the workload."""
+    state_dir = str(tmp_path / "host")
+    names = ["midway%d" % index for index in range(12)]
+    for index, name in enumerate(names):
+        spec = json.dumps({"name": name, "command": ["/bin/sh", "-c", "echo hello; exec sleep 1000"]})
+        subprocess.run([NSFLEET, "--state-dir", state_dir, "create", "--spec", "-"], input=spec, text=True,
+                       capture_output=True, check=True)
+        starter = subprocess.Popen([NSFLEET, "--state-dir", state_dir, "start", name], stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.DEVNULL)
+        time.sleep(0.01 + 0.008 * index)  # kill it at a different point of the start each time
+        starter.kill()
+        starter.wait()
+    try:
+        time.sleep(2)  # the supervisors that got going have started or ended their first instance by now
+        codes = dict((name, json.loads(_nsfleet(state_dir, "inspect", name).stdout)["exit_code"]) for name in names)
+        assert 128 + signal.SIGPIPE not in codes.values(), codes
+    finally:
+        _nsfleet(state_dir, "rm", "--force", *names, timeout=60)

@@ -174,7 +174,9 @@ class Supervisor:
             if self.stop_deadline is not None:
                 timeout = max(0.0, min(timeout, self.stop_deadline - time.monotonic()))
             info = signals.sigtimedwait(init.WAITED_SIGNALS, timeout)
-            if info is not None and info.si_signo != signals.SIGCHLD:
+            # A signal the supervisor caused itself is not for the workload: SIGPIPE from
+            # reporting to a starter that was killed meanwhile would otherwise kill it.
+            if info is not None and info.si_signo != signals.SIGCHLD and info.si_pid != os.getpid():
                 self.on_signal(info.si_signo, identity)
             pid, status = os.waitpid(identity.pid, os.WNOHANG)
             if pid == identity.pid:
