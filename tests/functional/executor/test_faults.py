@@ -208,3 +208,24 @@ def test_a_start_killed_midway_never_kills_its_workload(tmp_path):
         assert 128 + signal.SIGPIPE not in codes.values(), codes
     finally:
         _nsfleet(state_dir, "rm", "--force", *names, timeout=60)
+
+
+def test_a_killed_supervisor_loses_no_exit_code(tmp_path):
+    """init records its own exit code: the workload ends after its supervisor was SIGKILLed."""
+    state_dir = str(tmp_path / "host")
+    spec = json.dumps({"name": "lonely", "command": ["/bin/sh", "-c", "sleep 0.5; exit 7"]})
+    subprocess.run([NSFLEET, "--state-dir", state_dir, "create", "--spec", "-"], input=spec, text=True,
+                   capture_output=True, check=True)
+    started = json.loads(_nsfleet(state_dir, "start", "lonely").stdout)
+    os.kill(started["supervisor_host_pid"], signal.SIGKILL)
+    assert wait_for(lambda: json.loads(_nsfleet(state_dir, "inspect", "lonely").stdout)["status"] == "exited")
+    assert json.loads(_nsfleet(state_dir, "inspect", "lonely").stdout)["exit_code"] == 7
+    orphan = json.dumps({"name": "orphan", "command": ["/bin/sh", "-c", "trap 'exit 5' TERM; sleep 1000 & wait"]})
+    subprocess.run([NSFLEET, "--state-dir", state_dir, "create", "--spec", "-"], input=orphan, text=True,
+                   capture_output=True, check=True)
+    started = json.loads(_nsfleet(state_dir, "start", "orphan").stdout)
+    os.kill(started["supervisor_host_pid"], signal.SIGKILL)
+    assert wait_for(lambda: json.loads(_nsfleet(state_dir, "inspect", "orphan").stdout)["status"] == "orphaned")
+    stopped = json.loads(_nsfleet(state_dir, "stop", "orphan").stdout)
+    assert (stopped["status"], stopped["exit_code"]) == ("stopped", 5)
+    _nsfleet(state_dir, "rm", "--force", "lonely", "orphan")

@@ -20,10 +20,11 @@ from ..spec.validate import spec_hash
 class Observation:
     """A workload's recorded state and which of its processes still live."""
 
-    def __init__(self, name, spec, state):
+    def __init__(self, name, spec, state, init_exit_code=None):
         self.name = name
         self.spec = spec
         self.state = state or {}
+        self.init_exit_code = init_exit_code
         self.supervisor = ProcessIdentity.from_record(self.state.get("supervisor"))
         self.init = ProcessIdentity.from_record(self.state.get("init"))
         self.supervisor_alive = self.supervisor is not None and self.supervisor.is_alive()
@@ -37,7 +38,14 @@ class Observation:
         if self.init_alive:
             return "running" if self.supervisor_alive else "orphaned"
         # The instance ended but nobody recorded it: the supervisor died first.
-        return "exited" if self.supervisor_alive else "dead"
+        # Init's own record says how it ended; with none (no init, or init killed) it is dead.
+        return "exited" if self.supervisor_alive or self.init_exit_code is not None else "dead"
+
+    @property
+    def exit_code(self):
+        if self.state.get("exit_code") is None and self.status == "exited":
+            return self.init_exit_code
+        return self.state.get("exit_code")
 
     @property
     def is_active(self):
@@ -49,7 +57,9 @@ def observe(store, name):
     spec = store.read_spec(name)
     if spec is None:
         return None
-    return Observation(name, spec, store.read_state(name))
+    state = store.read_state(name)
+    ended_unrecorded = (state or {}).get("status") == "running"
+    return Observation(name, spec, state, store.read_init_exit(name) if ended_unrecorded else None)
 
 
 def _pidns_membership(pidns_inode, proc_root="/proc"):
@@ -88,7 +98,7 @@ def workload_object(observation, with_processes=True):
     return {
         "name": observation.name,
         "status": observation.status,
-        "exit_code": state.get("exit_code"),
+        "exit_code": observation.exit_code,
         "error": state.get("error"),
         "init_host_pid": observation.init.pid if running else None,
         "supervisor_host_pid": observation.supervisor.pid if observation.supervisor_alive else None,

@@ -174,9 +174,13 @@ class Workloads:
             termination.kill_workload(init_identity, owns_pidns)
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
                 raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
-            self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
+            self._record_stopped(observation.name)
         elif (self.store.read_state(observation.name) or {}).get("status") == "running":
-            self.store.update_state(observation.name, status="stopped", finished_at=now_iso())
+            self._record_stopped(observation.name)
+
+    def _record_stopped(self, name):
+        """What a supervisor would have recorded, had it lived: init's own record has the exit code."""
+        self.store.update_state(name, status="stopped", finished_at=now_iso(), exit_code=self.store.read_init_exit(name))
 
     def _spawn_supervisor(self, name):
         """Start a detached supervisor (double fork, setsid) and wait for its first instance."""

@@ -101,6 +101,22 @@ class StateStore:
     def log_path(self, name):
         return os.path.join(self.log_dir, validate_name(name) + ".log")
 
+    def init_exit_path(self, name):
+        """Where init writes its exit code: kept even when its supervisor was killed first."""
+        return os.path.join(self.run_dir, validate_name(name), "init.exit")
+
+    def open_init_exit(self, name):
+        """A fresh exit record for the next instance, open for init to write."""
+        return os.open(self.init_exit_path(name), os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+
+    def read_init_exit(self, name):
+        """The exit code init recorded, or None when it recorded none."""
+        try:
+            with open(self.init_exit_path(name)) as record:
+                return int(record.read().strip())
+        except (OSError, ValueError):
+            return None
+
     def lock_path(self, name):
         return os.path.join(self.run_dir, validate_name(name) + ".lock")
 

@@ -79,8 +79,11 @@ def forward_and_reap(main_pid):
             return code
 
 
-def run(spawn_command, is_namespace_init):
+def run(spawn_command, is_namespace_init, exit_record_fd=None):
     """Be init: spawn the command with ``spawn_command()`` and outlive it.
+
+    The exit code goes to ``exit_record_fd`` too, so it survives a supervisor
+    killed before it could reap init.
 
     When init is not PID 1 (a shared or host PID namespace) it becomes a child
     subreaper, so orphans still come back to it and destroy can find them.
@@ -96,4 +99,9 @@ def run(spawn_command, is_namespace_init):
         # workload's leftovers escape to someone else's init, so kill them here.
         termination.kill_descendants(os.getpid())
         reap(main_pid)
+    if exit_record_fd is not None:
+        try:
+            os.write(exit_record_fd, b"%d\n" % code)
+        except OSError:
+            pass  # the supervisor, if alive, still learns it from wait()
     return code

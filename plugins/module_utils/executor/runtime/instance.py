@@ -26,7 +26,7 @@ class LaunchError(RuntimeError):
     pass
 
 
-def _setup_and_exec(spec, plan, stdio_fds, error_fd):
+def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd):
     """The child's checklist. Never returns.
 
     No import may happen here: after pivot_root the executor's files are gone.
@@ -34,14 +34,14 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd):
     try:
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
-        close_all_except(set(plan.joins.values()) | {error_fd})
+        close_all_except(set(plan.joins.values()) | {error_fd} | ({exit_record_fd} - {None}))
         plan.enter_others()
         if spec["namespaces"]["mount"] == "private":
             filesystem.build(spec)
         if spec["hostname"]:
             libc.sethostname(spec["hostname"])
         if spec["init"]:
-            os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace()))
+            os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace(), exit_record_fd))
         command.exec_command(spec, error_fd)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
         handshake.send(error_fd, "set-up: %s" % error)
@@ -56,8 +56,11 @@ def _read_failure(read_fd):
         return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
 
 
-def launch(spec, plan, stdio_fds):
+def launch(spec, plan, stdio_fds, exit_record_fd=None):
     """fork the workload's first process into its namespaces.
+
+    ``exit_record_fd``: where init writes its exit code (close-on-exec, so the
+    command never holds it).
 
     Returns (identity of init, failure message or None). On a failure the
     child has exited or is exiting; the caller still reaps it.
@@ -72,7 +75,7 @@ def launch(spec, plan, stdio_fds):
         raise
     if pid == 0:
         os.close(read_fd)
-        _setup_and_exec(spec, plan, stdio_fds, write_fd)
+        _setup_and_exec(spec, plan, stdio_fds, write_fd, exit_record_fd)
     os.close(write_fd)
     try:
         identity = ProcessIdentity.of(pid) or ProcessIdentity(pid, 0)

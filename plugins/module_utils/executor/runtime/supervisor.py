@@ -44,6 +44,9 @@ class NullRecorder:
     def record(self, **changes):
         return changes
 
+    def open_init_exit(self):
+        return None
+
 
 class StateRecorder:
     def __init__(self, store, name):
@@ -52,6 +55,9 @@ class StateRecorder:
 
     def record(self, **changes):
         return self.store.update_state(self.name, **changes)
+
+    def open_init_exit(self):
+        return self.store.open_init_exit(self.name)
 
 
 class StartReport:
@@ -145,7 +151,12 @@ class Supervisor:
         plan = NamespacePlan(self.spec["namespaces"], {})
         try:
             plan.joins = self.join_resolver(self.spec)
-            identity, failure = instance.launch(self.spec, plan, self.stdio_fds)
+            exit_record_fd = self.recorder.open_init_exit()
+            try:
+                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd)
+            finally:
+                if exit_record_fd is not None:
+                    os.close(exit_record_fd)
         except (OSError, RuntimeError) as error:  # JoinError is a RuntimeError
             identity, failure = None, "start: %s" % error
         finally:
