@@ -43,6 +43,9 @@ def build_parser():
                                           "nsfleet_series_dropped")
     parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
+    parser.add_argument("--collector.resources", dest="collect_resources", action=argparse.BooleanOptionalAction,
+                        default=True, help="per-workload CPU, memory, PIDs, limits and OOM kills from its cgroup; "
+                                           "CPU and memory of every other PID namespace from /proc")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
@@ -73,7 +76,7 @@ def build_exporter(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
     return make_exporter(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                         args.collect_workloads, args.mapping_max_series)
+                         args.collect_workloads, args.mapping_max_series, args.collect_resources)
 
 
 def main(argv=None):

@@ -6,6 +6,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 
 from .collectors.mapping import MappingCollector
 from .collectors.pidns import PidnsCollector
+from .collectors.resources import ResourceCollector
 from .collectors.scrape import ScrapeCollector
 from .collectors.workloads import WorkloadCollector
 from .exposition import OPENMETRICS_EOF, render
@@ -40,9 +41,11 @@ class Exporter:
 
 
 def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=True, collect_mapping=True,
-                  collect_workloads=True, mapping_max_series=10000, parent_of=None, descriptor_budget=None):
+                  collect_workloads=True, mapping_max_series=10000, collect_resources=True, parent_of=None,
+                  descriptor_budget=None):
     """The exporter with the collectors the --collector.* flags switch on."""
-    scraper = Scraper.of_host(proc_root, state_dir, read_states=collect_workloads, parent_of=parent_of,
+    scraper = Scraper.of_host(proc_root, state_dir, read_states=collect_workloads or collect_resources,
+                              read_cgroups=collect_resources, parent_of=parent_of,
                               descriptor_budget=descriptor_budget)
     collectors = []
     if collect_pidns:
@@ -51,4 +54,6 @@ def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=Tru
         collectors.append(MappingCollector(mapping_max_series))
     if collect_workloads:
         collectors.append(WorkloadCollector())
+    if collect_resources:
+        collectors.append(ResourceCollector())
     return Exporter(scraper, collectors)
