@@ -31,7 +31,7 @@ class ResourceCollector:
                             "The workload cgroup's task limit; no series when it has none.")
         oom_kills = Family("nsfleet_workload_oom_kills_total", "counter",
                            "Processes of the workload's cgroup killed by the OOM killer.")
-        from_cgroup = {}  # workload name -> (pidns, usage) of a running workload
+        from_cgroup = {}  # workload name -> CgroupUsage, of running workloads only
         for name, usage in sorted(snapshot.cgroups.items()):
             running = snapshot.running.get(name)
             pidns = snapshot.workloads[name].pidns if running else None
