@@ -32,8 +32,9 @@ class Workload:
         self.cgroup = state.get("cgroup") or None
 
     def is_from_boot(self, boot_id):
-        """False for state written before the host last booted; True when either boot id is unknown."""
-        return self.boot_id is None or boot_id is None or self.boot_id == boot_id
+        """False for state written before the host last booted; True when either boot id is unknown
+        (state from before boot ids were recorded is trusted, as the executor does)."""
+        return not self.boot_id or not boot_id or self.boot_id == boot_id
 
 
 class WorkloadStates:

@@ -53,8 +53,9 @@ def test_state_from_an_earlier_boot_is_not_running(tmp_path, scanned):
     init = {"pid": 200, "start_time": 1000}
     write_state(state_dir, "before-reboot", boot_id="another-boot", init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
     write_state(state_dir, "this-boot", boot_id=BOOT_ID, init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
+    write_state(state_dir, "no-boot-id", boot_id="", init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
     running, names = attributed(state_dir, scanned)
-    assert running == {"before-reboot": False, "this-boot": True}
+    assert running == {"before-reboot": False, "this-boot": True, "no-boot-id": True}
     assert names == {CHILD_NS: "this-boot"}
 
 
