@@ -10,6 +10,8 @@ processes; the agent's RSS and CPU seconds per scrape. Then what the resource
 collector costs at 2,000 processes: agents with it off and on, scraped in turn
 in the same run, without workloads and with one workload per namespace whose
 state names a real cgroup.
+
+BENCH_ONLY=executor, agent or resources runs one part (agent includes resources).
 """
 
 import json
@@ -284,7 +286,7 @@ def write_bench_states(state_dir, groups, cgroups):
                        "namespaces": {"pid": os.readlink("/proc/%d/ns/pid" % init_pid)}, "cgroup": cgroup}, state_file)
 
 
-def bench_resource_collector(workdir, namespaces=50, per_namespace=40, rounds=15):
+def bench_resource_collector(workdir, namespaces=50, per_namespace=40, rounds=30):
     groups = start_namespaces(namespaces, per_namespace)
     agents = {}
     made = []
