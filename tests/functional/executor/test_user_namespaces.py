@@ -2,6 +2,7 @@
 
 import os
 import signal
+import subprocess
 
 import pytest
 
@@ -226,3 +227,34 @@ def test_bad_user_namespace_specs_are_refused_before_anything_is_made(nsfleet, o
     assert result.returncode == 2, result.stderr
     assert param + ":" in result.stderr
     assert nsfleet.json("ls", "--json") == []
+
+
+@pytest.fixture
+def foreign_user_namespace():
+    """A user namespace made by util-linux's unshare, not by nsfleet: setgroups "deny", as unprivileged tools make it."""
+    made = []
+
+    def make(*map_options):
+        process = subprocess.Popen(["unshare", "--user", *map_options, "sleep", "60"])
+        made.append(process)
+        assert wait_for(lambda: open("/proc/%d/uid_map" % process.pid).read().strip())
+        return "/proc/%d/ns/user" % process.pid
+
+    yield make
+    for process in made:
+        process.kill()
+        process.wait()
+
+
+def test_joining_a_user_namespace_without_root_fails_clearly(nsfleet, foreign_user_namespace):
+    path = foreign_user_namespace("--map-user=1000", "--map-group=1000")
+    result = nsfleet("run", "--rm", "--ns", "user=path:" + path, "--", "/bin/true", check=False)
+    assert result.returncode == 127
+    assert "maps no uid 0 or gid 0" in result.stderr
+
+
+def test_joining_a_user_namespace_that_forbids_setgroups(nsfleet, foreign_user_namespace):
+    path = foreign_user_namespace("--map-root-user")
+    out = nsfleet("run", "--rm", "--ns", "user=path:" + path, "--user", "0:0", "--", "/bin/sh", "-c",
+                  "id -u; grep Groups /proc/self/status").stdout.split()
+    assert out == ["0", "Groups:"]  # the host root's supplementary groups did not come along

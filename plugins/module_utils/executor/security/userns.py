@@ -13,10 +13,11 @@ A private user namespace takes a pipe handshake: the child unshares
 CLONE_NEWUSER and says so; the parent, root on the host, writes
 /proc/PID/uid_map and gid_map (only a writer with CAP_SETUID above the new
 namespace may map ranges other than its own id) and answers; the child then
-becomes uid 0 and gid 0 of the new namespace. /proc/PID/setgroups stays
-"allow": the kernel asks for "deny" only from an unprivileged writer, and the
-workload's root must be able to drop the supplementary groups it still holds
-from the host's root.
+becomes uid 0 and gid 0 of the new namespace. The supplementary groups of
+the host's root are dropped before, with the host's privilege.
+/proc/PID/setgroups stays "allow": the kernel asks for "deny" only from an
+unprivileged writer, and the workload's root may then set its own groups
+(``user`` with supplementary groups, ``su`` inside).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -47,10 +48,17 @@ def map_text(id_map):
     return "".join("%d %d %d\n" % (line["inside"], line["outside"], line["count"]) for line in id_map)
 
 
+def drop_host_groups():
+    """Before entering: no supplementary group of the host's root may come along.
+
+    Done with the host's privilege, as a namespace with setgroups "deny" would not let it go later.
+    """
+    os.setgroups([])
+
+
 def become_root():
-    """Become uid 0 and gid 0 of the user namespace just entered, with no supplementary group of the host's."""
+    """Become uid 0 and gid 0 of the user namespace just entered."""
     try:
-        os.setgroups([])
         os.setresgid(0, 0, 0)
         os.setresuid(0, 0, 0)
     except OSError as error:
@@ -66,6 +74,7 @@ def join(fd):
             return  # sharing a workload that runs in the host's user namespace
     except OSError:
         pass  # no /proc to compare with: setns says whether it may
+    drop_host_groups()
     libc.setns(fd, libc.CLONE_NEWUSER)
     become_root()
 
@@ -90,6 +99,7 @@ class PrivateUserNamespace:
 
     def enter(self):
         """In the child, after the rest of its set-up: unshare, wait for the maps, become root inside."""
+        drop_host_groups()
         libc.unshare(libc.CLONE_NEWUSER)
         handshake.send(self._fds.pop("unshared_write"), "unshared", close=True)
         mapped_read = self._fds.pop("mapped_read")
