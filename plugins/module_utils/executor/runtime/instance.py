@@ -85,11 +85,12 @@ def launch(spec, plan, stdio_fds, exit_record_fd=None):
     os.close(write_fd)
     try:
         identity = ProcessIdentity.of(pid) or ProcessIdentity(pid, 0)
-        mapping_failure = plan.private_user.map_child(pid, max(0.0, deadline - time.monotonic())) if plan.private_user is not None else None
+        mapping_failure = None
         if plan.private_user is not None:
+            mapping_failure = plan.private_user.map_child(pid, max(0.0, deadline - time.monotonic()))
             plan.private_user.close()  # the child reads EOF after the answer, or in place of one
         failure = _read_failure(read_fd, deadline)
-        failure = mapping_failure or failure
+        failure = mapping_failure or failure  # the parent's reason is the first cause
     finally:
         os.close(read_fd)
     return identity, failure

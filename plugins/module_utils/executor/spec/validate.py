@@ -263,7 +263,9 @@ class _Validator:
                         upper[side] + upper["count"] - 1))
         if user_namespace == "private" and not _maps_id(result or DEFAULT_ID_MAP, 0):
             raise SpecError(param, "must map id 0 inside: the workload's set-up and init run as its root")
-        return result
+        # One form for equal maps: lines in order of inside, and the default as no map at all.
+        result.sort(key=lambda line: line["inside"])
+        return [] if result == list(DEFAULT_ID_MAP) else result
 
     @staticmethod
     def env(env, _spec):

@@ -39,6 +39,16 @@ def test_maps_are_kept_in_one_form():
     assert spec["uid_map"] == [line(0, 200000, 1000), line(1000, 300000, 10)]
 
 
+def test_equal_maps_hash_equally():
+    lines = [line(1000, 300000, 10), line(0, 200000, 1000)]
+    assert check({"namespaces": PRIVATE, "uid_map": lines})["uid_map"] == sorted(lines, key=lambda one: one["inside"])
+    assert spec_hash(check({"namespaces": PRIVATE, "uid_map": lines})) == spec_hash(
+        check({"namespaces": PRIVATE, "uid_map": lines[::-1]}))
+    default = check({"namespaces": PRIVATE, "uid_map": [line(0, 100000, 65536)], "gid_map": [line(0, 100000, 65536)]})
+    assert (default["uid_map"], default["gid_map"]) == ([], [])
+    assert spec_hash(default) == spec_hash(check({"namespaces": PRIVATE}))
+
+
 def test_specs_without_maps_hash_as_before():
     assert spec_hash(check({})) == spec_hash(check({"uid_map": [], "gid_map": []}))
     assert spec_hash(check({"namespaces": PRIVATE})) != spec_hash(check({}))
