@@ -258,3 +258,27 @@ def test_joining_a_user_namespace_that_forbids_setgroups(nsfleet, foreign_user_n
     out = nsfleet("run", "--rm", "--ns", "user=path:" + path, "--user", "0:0", "--", "/bin/sh", "-c",
                   "id -u; grep Groups /proc/self/status").stdout.split()
     assert out == ["0", "Groups:"]  # the host root's supplementary groups did not come along
+
+
+def test_an_orphaned_workload_is_still_removed_whole(nsfleet):
+    workload = nsfleet.detach("orphaned", "/bin/sh", "-c", "sleep 1000 & sleep 1001", options=PRIVATE)
+    os.kill(nsfleet.state("orphaned")["supervisor"]["pid"], signal.SIGKILL)
+    assert wait_for(lambda: nsfleet.inspect("orphaned")["status"] == "orphaned")
+    pids = [p["host_pid"] for p in nsfleet.inspect("orphaned")["processes"]]
+    nsfleet("rm", "orphaned")
+    assert not any(alive(pid) for pid in pids + [workload["init_host_pid"]])
+
+
+def test_each_restart_gets_a_user_namespace_with_the_same_maps(nsfleet):
+    nsfleet.detach("flaky", "/bin/sh", "-c", "sleep 0.3; exit 3", options=PRIVATE + ("--restart", "on-failure"))
+    seen_maps = []
+
+    def restarted_twice():
+        workload = nsfleet.inspect("flaky")
+        if workload["user_namespace"]:
+            seen_maps.append(workload["user_namespace"]["uid_map"])
+        return workload["restart_count"] >= 2
+
+    assert wait_for(restarted_twice, timeout=20)
+    default_line = [{"inside": 0, "outside": DEFAULT_OUTSIDE, "count": 65536}]
+    assert seen_maps and all(seen == default_line for seen in seen_maps), seen_maps
