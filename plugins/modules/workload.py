@@ -112,9 +112,9 @@ options:
     type: dict
   uid_map:
     description:
-      - With O(namespaces.user=private), the user namespace's uid map; lines must not overlap, inside or
+      - With V(user=private) in O(namespaces), the user namespace's uid map; lines must not overlap, inside or
         outside, and uid 0 inside must be mapped. At most 340 lines.
-      - Default, when O(namespaces.user=private) and no map is given, one line with C(inside=0), C(outside=100000),
+      - Default, when V(user=private) in O(namespaces) and no map is given, one line with C(inside=0), C(outside=100000),
         C(count=65536); root inside is uid 100000 on the host, the same range for every workload, like Docker's C(userns-remap),
         so a rootfs can be C(chown)ed to it once. Give each workload its own range to keep them apart.
       - Files in O(rootfs) must be owned by mapped ids to be writable by the workload; ids outside the map
