@@ -91,6 +91,8 @@ def bench_executor(workdir):
         ("nsfleet run --rm -- /bin/true", median_ms([NSFLEET, "run", "--rm", "--", "/bin/true"])),
         ("nsfleet run --rm --rootfs busybox -- /bin/true",
          median_ms([NSFLEET, "run", "--rm", "--rootfs", rootfs, "--", "/bin/true"])),
+        ("nsfleet run --rm --rootfs busybox --ns user=private -- /bin/true",
+         median_ms([NSFLEET, "run", "--rm", "--rootfs", rootfs, "--ns", "user=private", "--", "/bin/true"])),
         ("nsfleet run --rm --no-init -- /bin/true", median_ms([NSFLEET, "run", "--rm", "--no-init", "--", "/bin/true"])),
         ("runc run (busybox rootfs, pid+mount)", runc_ms),
         ("unshare --pid --fork --mount-proc /bin/true",
