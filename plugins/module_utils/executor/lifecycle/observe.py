@@ -107,6 +107,8 @@ def workload_object(observation, with_processes=True):
         "spec_hash": spec_hash(observation.spec),
         "restart_count": state.get("restart_count", 0),
         "namespaces": state.get("namespaces", {}) if running else {},
+        "oom_killed": bool(state.get("oom_killed")),
+        "cgroup": state.get("cgroup"),
         "processes": processes(observation.init) if with_processes and running else [],
         "spec": observation.spec,
     }

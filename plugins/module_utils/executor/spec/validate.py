@@ -378,6 +378,23 @@ class _Validator:
         return int(value) if float(value).is_integer() else float(value)
 
     @staticmethod
+    def limits(value, _spec):
+        from . import limits as limits_module  # only specs that may carry limits pay for it
+        from ..host.cgroups import Hierarchies
+
+        limits = limits_module.validate_limits(value)
+        if limits:
+            # Refused now, not at every start: a limit this host's cgroups cannot apply.
+            for limit, why in sorted(Hierarchies.read().missing_controllers(limits).items()):
+                raise SpecError("limits.%s" % limit, why)
+        return limits
+
+    @staticmethod
+    def cgroup_parent(value, _spec):
+        from .limits import validate_cgroup_parent
+        return validate_cgroup_parent(value)
+
+    @staticmethod
     def restart_policy(value, _spec):
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
