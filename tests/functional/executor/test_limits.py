@@ -172,7 +172,7 @@ def test_the_v2_path_on_the_real_unified_hierarchy(tmp_path):
         assert os.read(read_fd, 2) == b"in"
         assert wait_for(lambda: len(cgroup.pids()) == 2)
         assert "0::%s\n" % cgroup.path in read("/proc/%d/cgroup" % pid)
-        if hierarchies.unified_controllers() == []:
+        if "pids" not in hierarchies.unified_controllers():
             with pytest.raises(cgroups.CgroupError) as caught:
                 cgroup.apply_limits({"pids": 5})
             assert caught.value.param == "limits.pids"
@@ -224,3 +224,43 @@ def test_a_limit_change_recreates(nsfleet):
     assert same["changed"] is False and same["spec_hash"] == first["spec_hash"]
     other = nsfleet.json("create", "--replace", "--spec", "-", stdin=spec % "128m")
     assert other["changed"] is True and other["spec_hash"] != first["spec_hash"]
+
+
+@pytest.fixture
+def unified_only(tmp_path, monkeypatch):
+    """The executor sees only the host's cgroup2 mount: a pure v2 host (without controllers, on a hybrid one)."""
+    lines = [line for line in read("/proc/self/mountinfo").splitlines() if " - cgroup2 " in line]
+    if not lines:
+        pytest.skip("no cgroup2 hierarchy mounted")
+    mountinfo = tmp_path / "mountinfo"
+    mountinfo.write_text(lines[0] + "\n")
+    monkeypatch.setenv("NSFLEET_CGROUP_MOUNTINFO", str(mountinfo))
+    return cgroups.Hierarchies.read(str(mountinfo))
+
+
+def test_a_workload_on_cgroup_v2_end_to_end(nsfleet, unified_only):
+    workload = nsfleet.detach("v2", "/bin/sh", "-c", "cat /proc/self/cgroup; sleep 1000 & sleep 1000",
+                              options=("--ns", "cgroup=private"))
+    record = workload["cgroup"]
+    assert record["version"] == 2 and list(record["dirs"]) == ["unified"]
+    assert record["dirs"]["unified"] == os.path.join(unified_only.unified, record["path"].lstrip("/"))
+    assert read("/proc/%d/cgroup" % workload["init_host_pid"]).endswith("0::%s\n" % record["path"])
+    log = os.path.join(nsfleet.state_dir, "var/log/nsfleet/v2.log")
+    # Its own cgroup namespace, rooted at its cgroup (v1 hierarchies, if any, at the supervisor's).
+    lines = wait_for(lambda: read(log).split())
+    assert "0::/" in lines and all(line.endswith(":/") for line in lines)
+    assert nsfleet.state("v2")["cgroup"] == record
+    members = [int(pid) for pid in read(os.path.join(record["dirs"]["unified"], "cgroup.procs")).split()]
+    assert len(members) >= 3
+    os.kill(workload["supervisor_host_pid"], signal.SIGKILL)
+    nsfleet("rm", "v2")
+    assert not os.path.exists(record["dirs"]["unified"])
+    assert wait_for(lambda: not any(alive(pid) for pid in members))
+
+
+def test_on_v2_without_controllers_a_limit_is_refused_naming_it(nsfleet, unified_only):
+    if "memory" in unified_only.unified_controllers():
+        pytest.skip("this host's cgroup2 hierarchy has the memory controller")
+    result = nsfleet("run", "--name", "v2", "--memory", "64m", "--", "/bin/true", check=False)
+    assert result.returncode == 2 and "limits.memory: the memory controller is not available" in result.stderr
+    assert nsfleet("run", "--rm", "--", "/bin/true").returncode == 0  # without limits it runs all the same

@@ -13,7 +13,10 @@ A workload's cgroup is ``<cgroup_parent>/<name>`` in each hierarchy used.
 The default parent is /nsfleet for the state root / and
 /nsfleet-<crc32 of the root> for another root, so several "hosts" (test
 state dirs) on one machine never share a cgroup. Every function takes its
-paths from arguments, so tests can point them at a fake tree.
+paths from arguments, so tests can point them at a fake tree; the
+environment variable NSFLEET_CGROUP_MOUNTINFO names another mountinfo file,
+so tests can show a whole executor only some of the host's hierarchies (on
+a hybrid host: only the unified one, to run workloads on v2).
 """
 
 from __future__ import absolute_import, division, print_function
@@ -79,7 +82,8 @@ class Hierarchies:
         self.v1 = dict(v1 or {})
 
     @classmethod
-    def read(cls, mountinfo=MOUNTINFO):
+    def read(cls, mountinfo=None):
+        mountinfo = mountinfo or os.environ.get("NSFLEET_CGROUP_MOUNTINFO") or MOUNTINFO
         unified, v1 = None, {}
         try:
             lines = _read(mountinfo).splitlines()

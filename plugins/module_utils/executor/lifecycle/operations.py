@@ -167,7 +167,7 @@ class Workloads:
                     cgroup.remove()
                 except cgroups.CgroupError as error:
                     raise OperationError("workload %r: %s" % (observation.name, error))
-        cgroups.remove_default_parent(named or recorded, observation.spec, self.store.root)
+                cgroups.remove_default_parent(cgroup, observation.spec, self.store.root)
 
     def _stop_locked(self, observation, force):
         """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
