@@ -187,8 +187,8 @@ options:
         each hierarchy.
       - By default V(/nsfleet) at the root of the hierarchies, beside systemd's slices, as Docker's C(cgroupfs) driver
         puts C(/docker); systemd leaves cgroups it did not create alone. On a cgroup v2 host a parent must hold no
-        processes of its own; to stay inside systemd's tree, use a unit with C(Delegate=yes) and give its cgroup,
-        for example V(/system.slice/nsfleet.service).
+        processes of its own; to stay inside systemd's tree, give a cgroup that systemd delegated (a unit with
+        C(Delegate=yes)) and that no process of the unit is in.
       - With O(state_dir) other than V(/), the default is V(/nsfleet-<crc32 of the state dir>), so several state dirs
         on one host never share a cgroup.
     type: str
