@@ -123,11 +123,11 @@ def _run_field_options():
 
 
 def spec_from_run_args(args):
-    from ..spec.schema import FIELDS
+    from ..spec.schema import FIELDS_BY_NAME
     raw = {"command": args["remainder"]}
     for dest, value in sorted(args.items()):
-        name, _dot, sub_name = dest.partition(".")
-        field = next((field for field in FIELDS if field.name == name), None)
+        name, _dot, sub_name = dest.partition(".")  # "limits.memory": a sub-option's flag
+        field = FIELDS_BY_NAME.get(name)
         if field is None or value in (None, [], ""):
             continue
         if sub_name:

@@ -141,7 +141,7 @@ FIELDS = (
           cli_metavar="POLICY", cli_help="no|on-failure|always (default no)"),
     Field("limits", "dict", default={}, options=LIMIT_OPTIONS),
     Field("cgroup_parent", "str", cli=("--cgroup-parent",), cli_metavar="PATH",
-          cli_help="the cgroup the workload's goes under (default /nsfleet)"),
+          cli_help="where the workload's own cgroup is made (default /nsfleet)"),
 )
 FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
 KNOWN_KEYS = tuple(field.name for field in FIELDS)

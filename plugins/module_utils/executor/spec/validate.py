@@ -383,10 +383,11 @@ class _Validator:
         from ..host.cgroups import Hierarchies
 
         limits = limits_module.validate_limits(value)
-        if limits:
-            # Refused now, not at every start: a limit this host's cgroups cannot apply.
-            for limit, why in sorted(Hierarchies.read().missing_controllers(limits).items()):
-                raise SpecError("limits.%s" % limit, why)
+        # Refused now, not at every start: a limit this host's cgroups cannot apply.
+        missing = Hierarchies.read().missing_controllers(limits) if limits else {}
+        if missing:
+            first = sorted(missing)[0]
+            raise SpecError("limits.%s" % first, missing[first])
         return limits
 
     @staticmethod
