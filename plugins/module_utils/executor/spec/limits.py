@@ -14,6 +14,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
 import os
 
 from .validate import SpecError
@@ -52,7 +53,7 @@ def parse_size(param, value):
         number = float(number_text)
     except ValueError:
         number = None
-    if number is None or unit not in _SIZE_UNITS or number != number:  # NaN compares unequal to itself
+    if number is None or unit not in _SIZE_UNITS or math.isnan(number) or math.isinf(number):
         raise SpecError(param, "%r is not a size (a number of bytes, or with a unit: 512k, 512m, 1g, 1t)" % (value,))
     if number < 0:
         raise SpecError(param, "must not be negative, got %r" % (value,))
@@ -70,7 +71,7 @@ def parse_cpus(param, value, host_cpus):
         cpus = float(value)
     except (TypeError, ValueError):
         raise SpecError(param, "must be a number of CPUs such as 0.5 or 2, got %r" % (value,))
-    if not cpus >= MIN_CPUS:  # also refuses NaN
+    if math.isnan(cpus) or cpus < MIN_CPUS:
         raise SpecError(param, "must be at least %s CPUs (a 1 ms quota per 100 ms), got %r" % (MIN_CPUS, value))
     if cpus > host_cpus:
         raise SpecError(param, "%r is more than this host's %d CPUs" % (value, host_cpus))
