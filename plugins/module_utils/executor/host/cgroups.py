@@ -340,13 +340,24 @@ class Cgroup:
                 os.close(pidfd)
 
     def remove(self, timeout=REMOVE_TIMEOUT_SECONDS):
-        """Kill what is left, then remove the directories (children first). Raises CgroupError if one stays."""
+        """Kill what is left, then remove the directories (children first). Raises CgroupError if one stays.
+
+        Kill and rmdir alternate until both succeed: a process that entered meanwhile (the first process of
+        an instance whose supervisor was killed) is killed too rather than keeping the cgroup busy.
+        """
         deadline = time.monotonic() + timeout
-        if not self.kill_all(timeout):
-            raise CgroupError("cgroup %s: processes %s survived SIGKILL" % (
-                self.path, " ".join(str(pid) for pid in sorted(self.pids()))))
-        for directory in self.distinct_dirs():
-            _remove_tree(directory, deadline)
+        while True:
+            emptied = self.kill_all(max(0.0, deadline - time.monotonic()))
+            try:
+                for directory in self.distinct_dirs():
+                    _remove_tree(directory)
+                return
+            except OSError as error:
+                if error.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() >= deadline:
+                    why = "processes %s survived SIGKILL" % " ".join(
+                        str(pid) for pid in sorted(self.pids())) if not emptied else error.strerror
+                    raise CgroupError("cannot remove cgroup %s: %s" % (self.path, why))
+            time.sleep(0.02)
 
     def exists(self):
         return any(os.path.isdir(directory) for directory in self.distinct_dirs())
@@ -363,27 +374,21 @@ def _make_directory(directory):
     os.makedirs(directory, mode=0o755, exist_ok=True)
 
 
-def _remove_tree(directory, deadline):
-    """rmdir a cgroup and those below it; a dying process may keep one busy for a moment."""
+def _remove_tree(directory):
+    """rmdir a cgroup and those below it, deepest first; one gone meanwhile is fine."""
     if not os.path.isdir(directory):
         return
     for parent, subdirs, _files in os.walk(directory, topdown=False):
         for subdir in subdirs:
-            _rmdir(os.path.join(parent, subdir), deadline)
-    _rmdir(directory, deadline)
+            _rmdir(os.path.join(parent, subdir))
+    _rmdir(directory)
 
 
-def _rmdir(directory, deadline):
-    while True:
-        try:
-            os.rmdir(directory)
-            return
-        except FileNotFoundError:
-            return
-        except OSError as error:
-            if error.errno not in (errno.EBUSY, errno.ENOTEMPTY) or time.monotonic() >= deadline:
-                raise CgroupError("cannot remove cgroup %s: %s" % (directory, error.strerror))
-        time.sleep(0.02)
+def _rmdir(directory):
+    try:
+        os.rmdir(directory)
+    except FileNotFoundError:
+        pass
 
 
 def remove_default_parent(cgroup, spec, state_root):

@@ -160,6 +160,9 @@ class Supervisor:
             return None
         try:
             self.cgroup.make(limits)
+            # An instance starts alone: the first process of one whose supervisor was killed
+            # before it could record it would otherwise live on beside it, unknown.
+            self.cgroup.kill_all()
         except (OSError, cgroups.CgroupError) as error:
             if limits:
                 raise cgroups.CgroupError("cgroup %s: %s" % (self.cgroup.path, error))
