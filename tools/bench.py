@@ -78,10 +78,10 @@ def pss_kib(pid):
 
 def row(label, value, unit, reference=None):
     if value is None:
-        print("  %-56s %10s" % (label, "failed"))
+        print("  %-70s %10s" % (label, "failed"))
         return
     ratio = "" if reference is None else "  %.2fx" % (value / reference)
-    print("  %-56s %8.1f %s%s" % (label, value, unit, ratio))
+    print("  %-70s %8.1f %s%s" % (label, value, unit, ratio))
 
 
 def bench_executor(workdir):
@@ -94,6 +94,10 @@ def bench_executor(workdir):
         ("nsfleet run --rm --rootfs busybox --ns user=private -- /bin/true",
          median_ms([NSFLEET, "run", "--rm", "--rootfs", rootfs, "--ns", "user=private", "--", "/bin/true"])),
         ("nsfleet run --rm --no-init -- /bin/true", median_ms([NSFLEET, "run", "--rm", "--no-init", "--", "/bin/true"])),
+        # A cgroup made, limited, entered and removed per run, as runc does too.
+        ("nsfleet run --rm --memory 64m --pids-limit 100 --cpus 1 -- /bin/true",
+         median_ms([NSFLEET, "--state-dir", os.path.join(workdir, "limits"), "run", "--rm", "--memory", "64m",
+                    "--pids-limit", "100", "--cpus", "1", "--", "/bin/true"])),
         ("runc run (busybox rootfs, pid+mount)", runc_ms),
         ("unshare --pid --fork --mount-proc /bin/true",
          median_ms(["unshare", "--pid", "--fork", "--mount-proc", "/bin/true"])),

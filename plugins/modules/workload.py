@@ -199,6 +199,52 @@ options:
     type: str
     choices: ['no', on-failure, always]
     default: 'no'
+  limits:
+    description:
+      - Resource limits, applied through the workload's own cgroup (cgroup v2, or the v1 C(memory), C(pids) and
+        C(cpu) controllers on v1 and hybrid hosts; the executor detects which at run time).
+      - Every process of the workload is in the cgroup from its first instruction, and O(state=absent) kills what is
+        left in it and removes it.
+      - A workload killed by the OOM killer exits with code V(137) and reports RV(workload.oom_killed=true); its
+        O(restart_policy) applies.
+      - A change of limits recreates the workload, like any change of the spec.
+    type: dict
+    suboptions:
+      memory:
+        description:
+          - Memory limit, in bytes or with a unit as in C(docker run --memory), for example V(512m) or V(1g); at
+            least V(6m).
+        type: str
+      memory_swap:
+        description:
+          - Memory and swap together, as in C(docker run --memory-swap); V(-1) for unlimited swap. Needs
+            O(limits.memory).
+          - Unlike Docker, left unset it means no swap at all, so an allocation past O(limits.memory) is an OOM kill.
+        type: str
+      pids:
+        description:
+          - The most processes and threads the workload may have at once (at least V(1)); its init counts.
+        type: int
+      cpu:
+        description:
+          - CPU time as a number of CPUs, as in C(docker run --cpus), for example V(0.5); at most the host's CPU count.
+        type: float
+      cpu_weight:
+        description:
+          - Relative CPU share when CPUs are contended, V(1) to V(10000), default V(100) (cgroup v2 C(cpu.weight);
+            on v1 it becomes C(cpu.shares), 100 being 1024).
+        type: int
+  cgroup_parent:
+    description:
+      - The cgroup under which the workload's own cgroup, C(<cgroup_parent>/<name>), is made, as an absolute path in
+        each hierarchy.
+      - By default V(/nsfleet) at the root of the hierarchies, beside systemd's slices, as Docker's C(cgroupfs) driver
+        puts C(/docker); systemd leaves cgroups it did not create alone. On a cgroup v2 host a parent must hold no
+        processes of its own; to stay inside systemd's tree, give a cgroup that systemd delegated (a unit with
+        C(Delegate=yes)) and that no process of the unit is in.
+      - With O(state_dir) other than V(/), the default is V(/nsfleet-<crc32 of the state dir>), so several state dirs
+        on one host never share a cgroup.
+    type: str
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.
@@ -309,6 +355,21 @@ workload:
       type: dict
       returned: always
       sample: {uid_map: [{inside: 0, outside: 100000, count: 65536}], gid_map: [{inside: 0, outside: 100000, count: 65536}]}
+    oom_killed:
+      description: Whether the OOM killer killed a process of the workload's last run (reset at each start).
+      type: bool
+      returned: always
+      sample: false
+    cgroup:
+      description:
+        - The workload's cgroup, V(null) when none could be made (a host without usable cgroups runs workloads
+          without limits all the same).
+        - C(version) is V(2) (unified) or V(1) (v1 or hybrid host); C(dirs) maps V(unified), or each v1 controller,
+          to the absolute directory.
+      type: dict
+      returned: always
+      sample: {version: 1, path: /nsfleet/web, dirs: {memory: /sys/fs/cgroup/memory/nsfleet/web,
+               pids: /sys/fs/cgroup/pids/nsfleet/web}}
     processes:
       description: The PID mapping, every process visible in the workload's PID namespace.
       type: list

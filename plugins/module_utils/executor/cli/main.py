@@ -123,25 +123,36 @@ _FROM_CLI = {
 
 
 def _run_field_options():
-    """``nsfleet run``'s spec flags, one per spec field that has ``cli`` in the schema."""
+    """``nsfleet run``'s spec flags, one per spec field (or sub-option, like limits.memory) with ``cli``."""
     from ..spec.schema import FIELDS
-    return tuple(Option(field.cli, field.name, field.cli_kind, metavar=field.cli_metavar, help_text=field.cli_help,
-                        choices=field.choices) for field in FIELDS if field.cli)
+    options = []
+    for field in FIELDS:
+        for dest, flagged in [(field.name, field)] + [("%s.%s" % (field.name, sub.name), sub)
+                                                      for sub in (field.options if field.type == "dict" else None) or ()]:
+            if flagged.cli:
+                options.append(Option(flagged.cli, dest, flagged.cli_kind, metavar=flagged.cli_metavar,
+                                      help_text=flagged.cli_help, choices=flagged.choices))
+    return tuple(options)
 
 
 def spec_from_run_args(args):
-    from ..spec.schema import FIELDS
+    from ..spec.schema import FIELDS_BY_NAME
     raw = {"command": args["remainder"]}
-    for field in FIELDS:
-        value = args.get(field.name) if field.cli else None
-        if value in (None, [], ""):
+    for dest, value in sorted(args.items()):
+        name, _dot, sub_name = dest.partition(".")  # "limits.memory": a sub-option's flag
+        field = FIELDS_BY_NAME.get(name)
+        if field is None or value in (None, [], ""):
             continue
-        raw[field.name] = _FROM_CLI.get(field.name, lambda given: given)(value)
+        if sub_name:
+            raw.setdefault(name, {})[sub_name] = value
+        elif field.cli:
+            raw[name] = _FROM_CLI.get(name, lambda given: given)(value)
     raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
 
 def cmd_run(context, args):
+    from ..host import cgroups
     from ..runtime.joins import open_joined
     from ..spec.validate import validate
     from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
@@ -165,9 +176,17 @@ def cmd_run(context, args):
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
-    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False)
+    # A one-shot run keeps no state, so a cgroup only when a limit needs one (and it goes with the run).
+    cgroup = cgroups.for_workload(spec, store.root) if keep_state or spec["limits"] else None
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
+                            cgroup=cgroup)
     failures = []
-    code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    try:
+        code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    finally:
+        if cgroup is not None and not keep_state:
+            cgroup.remove()
+            cgroups.remove_default_parent(cgroup, spec, store.root)
     if failures and failures[0]:
         sys.stderr.write("nsfleet: %s\n" % failures[0])
     if keep_state and args["rm"]:

@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import handshake, signals, termination
+from ..host import cgroups, handshake, signals, termination
 from ..host.descriptors import close_all_except
 from ..runtime import command
 from ..runtime.init import exit_code
@@ -132,11 +132,14 @@ class Workloads:
         except JoinError as error:
             raise OperationError(str(error))
         plan = NamespacePlan(spec["namespaces"], fds)
+        cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
         try:
             plan.prepare_pid()
             pid = os.fork()
             if pid == 0:
                 try:
+                    if cgroup is not None:
+                        cgroup.add_process(0)  # under the workload's limits, before it can fork
                     plan.enter_others()
                     plan.enter_user()
                     os.chdir("/")
@@ -151,7 +154,21 @@ class Workloads:
     def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:
             self._stop_locked(observation, force)
+        self._remove_cgroup(observation)
         self.store.remove(observation.name, keep_logs)
+
+    def _remove_cgroup(self, observation):
+        """Kill what is left in the workload's cgroup and remove it: the recorded one, and the one its spec
+        names (a supervisor killed before it recorded its cgroup still made it)."""
+        recorded = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+        named = cgroups.for_workload(observation.spec, self.store.root)
+        for cgroup in (recorded, named):
+            if cgroup is not None:
+                try:
+                    cgroup.remove()
+                except cgroups.CgroupError as error:
+                    raise OperationError("workload %r: %s" % (observation.name, error))
+                cgroups.remove_default_parent(cgroup, observation.spec, self.store.root)
 
     def _stop_locked(self, observation, force):
         """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
@@ -175,6 +192,9 @@ class Workloads:
             termination.kill_workload(init_identity, owns_pidns)
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
                 raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
+            recorded_cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+            if recorded_cgroup is not None:
+                recorded_cgroup.kill_all(STOP_GRACE_SECONDS)  # what its supervisor would have killed
             self._record_stopped(observation.name)
         elif (self.store.read_state(observation.name) or {}).get("status") == "running":
             self._record_stopped(observation.name)

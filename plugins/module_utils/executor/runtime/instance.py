@@ -28,12 +28,16 @@ class LaunchError(RuntimeError):
     pass
 
 
-def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd):
+def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, cgroup):
     """The child's checklist. Never returns.
 
     No import may happen here: after pivot_root the executor's files are gone.
     """
     try:
+        if cgroup is not None:
+            # First of all: the workload's first process is in its cgroup before it
+            # can fork, exec or unshare a cgroup namespace (which is then rooted there).
+            cgroup.add_process(0)
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
         close_all_except(plan.child_fds() | {error_fd} | ({exit_record_fd} - {None}))
@@ -59,8 +63,8 @@ def _read_failure(read_fd, deadline):
         return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
 
 
-def launch(spec, plan, stdio_fds, exit_record_fd=None):
-    """fork the workload's first process into its namespaces.
+def launch(spec, plan, stdio_fds, exit_record_fd=None, cgroup=None):
+    """fork the workload's first process into its namespaces (and ``cgroup``, a made host.cgroups.Cgroup).
 
     ``exit_record_fd``: where init writes its exit code (close-on-exec, so the
     command never holds it).
@@ -81,7 +85,7 @@ def launch(spec, plan, stdio_fds, exit_record_fd=None):
         raise
     if pid == 0:
         os.close(read_fd)
-        _setup_and_exec(spec, plan, stdio_fds, write_fd, exit_record_fd)
+        _setup_and_exec(spec, plan, stdio_fds, write_fd, exit_record_fd, cgroup)
     os.close(write_fd)
     try:
         identity = ProcessIdentity.of(pid) or ProcessIdentity(pid, 0)

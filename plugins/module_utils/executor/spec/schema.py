@@ -106,6 +106,17 @@ MOUNT_OPTIONS = (
     Field("options", "str", default=""),
 )
 
+# ``limits``: Docker users' units; spec/limits.py parses them, host/cgroups.py applies them.
+LIMIT_OPTIONS = (
+    Field("memory", "str", cli=("--memory", "-m"), cli_metavar="SIZE", cli_help="memory limit, such as 512m or 1g"),
+    Field("memory_swap", "str", cli=("--memory-swap",), cli_metavar="SIZE",
+          cli_help="memory and swap together; -1: unlimited swap (default: no swap)"),
+    Field("pids", "int", cli=("--pids-limit",), cli_metavar="N", cli_help="most processes and threads at once"),
+    Field("cpu", "float", cli=("--cpus",), cli_metavar="CPUS", cli_help="CPU time, in CPUs, such as 0.5"),
+    Field("cpu_weight", "int", cli=("--cpu-weight",), cli_metavar="WEIGHT",
+          cli_help="relative CPU share, 1 to 10000 (default 100)"),
+)
+
 # Validation runs in this order: a field comes after the fields it depends on
 # (command is looked up in rootfs with env's PATH; mounts need the namespaces).
 FIELDS = (
@@ -143,6 +154,9 @@ FIELDS = (
           cli_help="then SIGKILL (default 10)"),
     Field("restart_policy", "str", default="no", module_default="no", choices=RESTART_POLICIES, cli=("--restart",),
           cli_metavar="POLICY", cli_help="no|on-failure|always (default no)"),
+    Field("limits", "dict", default={}, options=LIMIT_OPTIONS),
+    Field("cgroup_parent", "str", cli=("--cgroup-parent",), cli_metavar="PATH",
+          cli_help="where the workload's own cgroup is made (default /nsfleet)"),
 )
 FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
 KNOWN_KEYS = tuple(field.name for field in FIELDS)

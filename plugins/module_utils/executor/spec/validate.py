@@ -414,6 +414,24 @@ class _Validator:
         return int(value) if float(value).is_integer() else float(value)
 
     @staticmethod
+    def limits(value, _spec):
+        from . import limits as limits_module  # only specs that may carry limits pay for it
+        from ..host.cgroups import Hierarchies
+
+        limits = limits_module.validate_limits(value)
+        # Refused now, not at every start: a limit this host's cgroups cannot apply.
+        missing = Hierarchies.read().missing_controllers(limits) if limits else {}
+        if missing:
+            first = sorted(missing)[0]
+            raise SpecError("limits.%s" % first, missing[first])
+        return limits
+
+    @staticmethod
+    def cgroup_parent(value, _spec):
+        from .limits import validate_cgroup_parent
+        return validate_cgroup_parent(value)
+
+    @staticmethod
     def restart_policy(value, _spec):
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
