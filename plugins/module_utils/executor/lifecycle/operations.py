@@ -111,12 +111,14 @@ class Workloads:
 
     def remove(self, name, force=False, keep_logs=False):
         """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""
-        if not self.store.exists(name) and not os.path.exists(self.store.lock_path(name)):
+        if not self.store.has_traces(name):
             return False  # nothing to remove, and nothing to make for it (an rm racing a create comes first)
         with self.store.lock(name) as lock:
             observation = observe.observe(self.store, name)
             if observation is not None:
                 self._remove_locked(observation, force, keep_logs)
+            else:
+                self.store.remove(name, keep_logs)  # what a create killed before its spec was in place left
             lock.discard()
             return observation is not None
 
