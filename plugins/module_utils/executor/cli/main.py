@@ -106,7 +106,12 @@ _FROM_CLI = {
     "namespaces": _parse_namespaces,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
+    "capabilities": lambda added: {"add": added},
+    "no_new_privileges": lambda allow_new: not allow_new,
 }
+# --cap-drop fills the other half of the capabilities field.
+_CAP_DROP = Option(("--cap-drop",), "cap_drop", "append", metavar="CAP",
+                   help_text="drop a capability from Docker's default set (ALL: every one)")
 
 
 def _run_field_options():
@@ -124,6 +129,8 @@ def spec_from_run_args(args):
         if value in (None, [], ""):
             continue
         raw[field.name] = _FROM_CLI.get(field.name, lambda given: given)(value)
+    if args.get("cap_drop"):
+        raw.setdefault("capabilities", {})["drop"] = args["cap_drop"]
     raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
@@ -298,7 +305,7 @@ COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
         Option(("--detach", "-d"), "detach", "flag", help_text="start under a supervisor and return"),
-    ) + _run_field_options(), remainder="CMD [ARG...]"), cmd_run),
+    ) + _run_field_options() + (_CAP_DROP,), remainder="CMD [ARG...]"), cmd_run),
     (Command("create", "Record a workload from a JSON spec; print the workload as JSON.", (
         _SPEC, Option(("--replace",), "replace", "flag", help_text="recreate when the spec changed"))), cmd_create),
     (Command("validate", "Check a JSON spec; print it normalised with its hash.", (_SPEC,)), cmd_validate),

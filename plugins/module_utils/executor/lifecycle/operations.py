@@ -17,6 +17,7 @@ from ..runtime.init import exit_code
 from ..runtime.joins import JoinError, open_joined
 from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
+from ..security import confine
 from ..spec import validate as spec_module
 from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
@@ -133,10 +134,12 @@ class Workloads:
             raise OperationError(str(error))
         plan = NamespacePlan(spec["namespaces"], fds)
         try:
+            confine.prepare(spec)  # on the host side: nothing is loaded from inside the workload
             plan.prepare_pid()
             pid = os.fork()
             if pid == 0:
                 try:
+                    confine.make_undumpable()  # before setns: the workload must not reach this Python
                     plan.enter_others()
                     os.chdir("/")
                 except BaseException as error:  # noqa: B902 - nothing may escape a forked child

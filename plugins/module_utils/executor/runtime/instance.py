@@ -16,6 +16,7 @@ import os
 from ..host import handshake, libc
 from ..host.descriptors import close_all_except
 from ..host.identity import ProcessIdentity
+from ..security import confine
 from . import command, filesystem, init
 
 # Set-up (mounts, pivot_root) can block on a bad filesystem; never wait forever.
@@ -32,6 +33,7 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd):
     No import may happen here: after pivot_root the executor's files are gone.
     """
     try:
+        confine.make_undumpable()  # init runs the host's Python: its /proc/1/exe must not open from inside
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
         close_all_except(set(plan.joins.values()) | {error_fd} | ({exit_record_fd} - {None}))
@@ -65,6 +67,7 @@ def launch(spec, plan, stdio_fds, exit_record_fd=None):
     Returns (identity of init, failure message or None). On a failure the
     child has exited or is exiting; the caller still reaps it.
     """
+    confine.prepare(spec)
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:
         plan.prepare_pid()

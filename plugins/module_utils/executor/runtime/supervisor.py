@@ -18,6 +18,7 @@ import time
 
 from ..host import handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
+from ..security import confine
 from . import init, instance
 from .namespaces import NamespacePlan
 
@@ -130,6 +131,7 @@ class Supervisor:
     def run(self, restart_count=0, on_started=None):
         """Run instances until one should not be restarted; returns the last exit code."""
         init.block_signals()
+        confine.make_undumpable()
         backoff = BACKOFF_FIRST_SECONDS
         self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
         while True:
