@@ -531,10 +531,40 @@ def _check_mount_options(param, mount_type, options):
             continue
         key, sep, value = option.partition("=")
         if mount_type == "tmpfs" and key in TMPFS_DATA_OPTIONS and sep and value and "\0" not in value:
+            problem = _tmpfs_value_problem(key, value)
+            if problem:
+                raise SpecError(param, "%r: %s" % (option, problem))
             continue
         known = MOUNT_FLAG_OPTIONS + MOUNT_NEUTRAL_OPTIONS + (
             tuple(name + "=" for name in TMPFS_DATA_OPTIONS) if mount_type == "tmpfs" else ())
         raise SpecError(param, "%r is not a %s mount option (known: %s)" % (option, mount_type, ", ".join(known)))
+
+
+_SIZE_SUFFIXES = "kKmMgGtTpPeE"
+_HUGE_VALUES = ("never", "always", "within_size", "advise", "deny", "force")
+_MPOL_VALUES = ("default", "prefer", "bind", "interleave", "local")
+
+
+def _is_size(text, percent_allowed):
+    """What tmpfs's memparse takes: digits, then one k/m/g/t/p/e suffix (or %, for size)."""
+    digits = text[:-1] if text[-1:] in _SIZE_SUFFIXES or (percent_allowed and text.endswith("%")) else text
+    return digits.isdigit() and digits.isascii()
+
+
+def _tmpfs_value_problem(key, value):
+    """Why the kernel's tmpfs would refuse ``key=value`` at mount time, or None."""
+    if key in ("size", "nr_blocks", "nr_inodes") and not _is_size(value, key == "size"):
+        return "must be a number with an optional k, m, g suffix%s" % (" or a percentage" if key == "size" else "")
+    if key == "mode" and not (value.isascii() and value.isdigit() and set(value) <= set("01234567")
+                              and int(value, 8) <= 0o7777):
+        return "must be an octal mode up to 7777"
+    if key in ("uid", "gid") and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+        return "must be a number from 0 to %d" % MAX_ID
+    if key == "huge" and value not in _HUGE_VALUES:
+        return "must be one of %s" % ", ".join(_HUGE_VALUES)
+    if key == "mpol" and value.partition(":")[0] not in _MPOL_VALUES:
+        return "must start with one of %s" % ", ".join(_MPOL_VALUES)
+    return None
 
 
 def _json_text(value):
