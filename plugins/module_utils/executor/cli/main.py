@@ -159,7 +159,8 @@ def cmd_run(context, args):
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
-    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False)
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
+                            filter_cache_dir=store.filter_cache_dir)
     failures = []
     code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
     if failures and failures[0]:

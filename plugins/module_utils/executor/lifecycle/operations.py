@@ -134,7 +134,7 @@ class Workloads:
             raise OperationError(str(error))
         plan = NamespacePlan(spec["namespaces"], fds)
         try:
-            confine.prepare(spec)  # on the host side: nothing is loaded from inside the workload
+            confine.prepare(spec, self.store.filter_cache_dir)  # on the host side: nothing is loaded from inside the workload
             plan.prepare_pid()
             pid = os.fork()
             if pid == 0:

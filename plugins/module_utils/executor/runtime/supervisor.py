@@ -110,7 +110,8 @@ def run_detached(store, name, report):
         log_fd = store.open_log(name)
         supervisor = Supervisor(spec, StateRecorder(store, name),
                                 (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
-                                lambda wanted: open_joined(store, wanted), detached=True)
+                                lambda wanted: open_joined(store, wanted), detached=True,
+                                filter_cache_dir=store.filter_cache_dir)
         supervisor.run(state.get("restart_count", 0), report.send)
         return 0
     except BaseException as error:  # noqa: B902 - the starter waits for a word either way
@@ -119,8 +120,9 @@ def run_detached(store, name, report):
 
 
 class Supervisor:
-    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached):
+    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached, filter_cache_dir=None):
         self.spec = spec
+        self.filter_cache_dir = filter_cache_dir
         self.recorder = recorder
         self.stdio_fds = stdio_fds
         self.join_resolver = join_resolver
@@ -155,7 +157,8 @@ class Supervisor:
             plan.joins = self.join_resolver(self.spec)
             exit_record_fd = self.recorder.open_init_exit()
             try:
-                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd)
+                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd,
+                                                   self.filter_cache_dir)
             finally:
                 if exit_record_fd is not None:
                     os.close(exit_record_fd)
