@@ -152,3 +152,23 @@ def test_cwd_swapped_for_a_symlink_stays_in_the_rootfs(nsfleet, busybox_rootfs):
     finally:
         if os.path.islink(workdir):
             os.unlink(workdir)
+
+
+def test_exec_gets_the_same_confinement(nsfleet, busybox_rootfs):
+    nsfleet.detach("sec-exec", "/bin/sleep", "60", options=("--rootfs", busybox_rootfs, "--cap-drop", "CAP_KILL"))
+    status = nsfleet("exec", "sec-exec", "--", "/bin/cat", "/proc/self/status").stdout
+    fields = dict(line.split(":\t", 1) for line in status.splitlines() if ":\t" in line)
+    assert int(fields["CapEff"], 16) == int(DOCKER_DEFAULT_CAPS, 16) & ~(1 << 5)
+    assert (fields["NoNewPrivs"].strip(), fields["Seccomp"].strip()) == ("1", "2")
+    assert nsfleet("exec", "sec-exec", "--", "/bin/cat", "/proc/1/exe", check=False).returncode != 0
+
+
+def test_a_profile_gone_by_the_start_fails_the_start_not_the_filter(nsfleet, tmp_path):
+    profile = tmp_path / "gone.json"
+    profile.write_text(json.dumps({"defaultAction": "SCMP_ACT_ALLOW", "syscalls": []}))
+    nsfleet.json("create", "--spec", "-", stdin=json.dumps({"name": "sec-gone", "command": ["/bin/sleep", "60"],
+                                                            "seccomp": str(profile)}))
+    profile.unlink()
+    result = nsfleet("start", "sec-gone", check=False)
+    assert result.returncode == 1 and "seccomp profile %s" % profile in result.stderr, result.stderr
+    assert nsfleet.inspect("sec-gone")["status"] == "exited"
