@@ -28,7 +28,7 @@ import os
 from ..host import libc
 from . import capabilities, filter_cache, lsm, paths, seccomp
 
-_programs = {}  # (seccomp value, capabilities, no_new_privileges) -> compiled BPF, per process
+_programs = {}  # (seccomp value, capabilities) -> compiled BPF, per process
 
 
 def capability_set(spec):
@@ -64,7 +64,7 @@ def _parse_profile(value, source):
 
 
 def _key(spec):
-    return spec["seccomp"], capability_set(spec), spec["no_new_privileges"]
+    return spec["seccomp"], capability_set(spec)
 
 
 def prepare(spec, cache_dir=None):
@@ -90,7 +90,7 @@ class Delivery:
     """The filter handed to a forked child: compiled by the parent while the child sets up, sent by a pipe.
 
     Compiling takes about as long as a start's mounts; doing both at once keeps
-    start-up latency where it was. ``receive`` blocks the child until it comes.
+    start-up latency where it was. ``in_child`` blocks the child until it comes.
     """
 
     def __init__(self, spec, cache_dir=None):

@@ -38,7 +38,6 @@ _ACTIONS = {
 _OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ": 4, "SCMP_CMP_GE": 5,
               "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 EPERM = 1
-_SCMP_FLTATR_CTL_NNP = 3
 _NR_SCMP_ERROR = -1
 # Docker's names for the machine an entry's includes/excludes "arches" match.
 _DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
@@ -74,7 +73,6 @@ def library():
         loaded.seccomp_init.restype = ctypes.c_void_p
         loaded.seccomp_init.argtypes = (ctypes.c_uint32,)
         loaded.seccomp_release.argtypes = (ctypes.c_void_p,)
-        loaded.seccomp_attr_set.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32)
         loaded.seccomp_arch_resolve_name.restype = ctypes.c_uint32
         loaded.seccomp_arch_resolve_name.argtypes = (ctypes.c_char_p,)
         loaded.seccomp_arch_add.argtypes = (ctypes.c_void_p, ctypes.c_uint32)
@@ -148,7 +146,7 @@ def _comparisons(args):
     return [[arg] for arg in args]
 
 
-def compile_profile(profile, capabilities, set_no_new_privileges=False):
+def compile_profile(profile, capabilities):
     """The BPF program (bytes) of a Docker-format ``profile`` for a workload with ``capabilities``."""
     lib = library()
     machine = os.uname().machine
@@ -158,8 +156,6 @@ def compile_profile(profile, capabilities, set_no_new_privileges=False):
     if not context:
         raise SeccompError("seccomp_init refused the default action")
     try:
-        # libseccomp would set no_new_privileges itself on load; the spec's option decides that.
-        lib.seccomp_attr_set(context, _SCMP_FLTATR_CTL_NNP, 1 if set_no_new_privileges else 0)
         for arch_name in _architectures(profile, machine):
             token = lib.seccomp_arch_resolve_name(arch_name.replace("SCMP_ARCH_", "").lower().encode())
             if token == 0:

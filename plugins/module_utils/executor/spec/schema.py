@@ -128,7 +128,7 @@ FIELDS = (
           cli_help="the host's /dev instead of a minimal one"),
     Field("capabilities", "dict", default={"add": [], "drop": []}, options=CAPABILITIES_OPTIONS,
           cli=("--cap-add",), cli_kind="append", cli_metavar="CAP",
-          cli_help="add a capability to Docker's default set (ALL: every one); --cap-drop CAP drops one"),
+          cli_help="add a capability to Docker's default set (ALL: every one)"),
     Field("no_new_privileges", "bool", default=True, module_default=True, cli=("--allow-new-privileges",),
           cli_kind="flag", cli_help="let setuid/file capabilities raise privileges (no_new_privileges: false)"),
     Field("seccomp", "str", default="default", module_default="default", cli=("--seccomp",), cli_metavar="PROFILE",

@@ -214,7 +214,7 @@ class _Validator:
             if value == "default":
                 seccomp.library()  # compiled at start; here only whether the host can
             elif value != "unconfined":
-                confine.prepare(dict(spec, seccomp=value, no_new_privileges=True))
+                confine.prepare(dict(spec, seccomp=value))
         except seccomp.SeccompError as error:
             raise SpecError("seccomp", str(error))
         return value
