@@ -80,3 +80,13 @@ def test_rm_prunes_bundle_caches_when_the_bundle_can(capsys, tmp_path):
     pruned = []
     assert cli.main(["--state-dir", str(tmp_path), "rm", "web"], prune_caches=lambda: pruned.append(True)) == 0
     assert pruned == [True]
+
+
+def test_run_flags_for_confinement_become_spec_fields():
+    run = dict((command.name, command) for command, _handler in cli.COMMANDS)["run"]
+    args = run.parse(["--cap-add", "net_admin", "--cap-drop", "ALL", "--cap-drop", "kill", "--allow-new-privileges",
+                      "--seccomp", "unconfined", "--", "/bin/true"])
+    raw = cli.spec_from_run_args(args)
+    assert raw["capabilities"] == {"add": ["net_admin"], "drop": ["ALL", "kill"]}
+    assert raw["no_new_privileges"] is False and raw["seccomp"] == "unconfined"
+    assert cli.spec_from_run_args(run.parse(["--", "/bin/true"]))["no_new_privileges"] is True
