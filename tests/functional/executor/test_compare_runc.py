@@ -19,8 +19,8 @@ import subprocess
 
 import pytest
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.security import (capabilities, seccomp,
-                                                                                       seccomp_default)
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.security import (
+    capabilities, seccomp, seccomp_default)
 
 FIELDS = ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp")
 RUNC_DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"]

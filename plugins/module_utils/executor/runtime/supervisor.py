@@ -158,7 +158,7 @@ class Supervisor:
             exit_record_fd = self.recorder.open_init_exit()
             try:
                 identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd,
-                                                   self.filter_cache_dir)
+                                                    self.filter_cache_dir)
             finally:
                 if exit_record_fd is not None:
                     os.close(exit_record_fd)

@@ -2,9 +2,8 @@
 
 import pytest
 
-from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.security import (capabilities, confine,
-                                                                                       filter_cache, seccomp,
-                                                                                       seccomp_default)
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.security import (
+    capabilities, confine, filter_cache, seccomp, seccomp_default)
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.validate import SpecError, validate
 
 
