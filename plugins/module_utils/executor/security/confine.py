@@ -67,8 +67,11 @@ def _key(spec):
     return spec["seccomp"], capability_set(spec)
 
 
-def prepare(spec, cache_dir=None):
-    """Compile what ``confine`` will load, or take it from ``cache_dir``; SeccompError says why it cannot."""
+def prepare(spec, cache_dir=None, isolated=False):
+    """Compile what ``confine`` will load, or take it from ``cache_dir``; SeccompError says why it cannot.
+
+    ``isolated``: compile in a child process, so a long-lived supervisor never carries libseccomp.
+    """
     key = _key(spec)
     if spec["seccomp"] == "unconfined" or key in _programs:
         return
@@ -78,12 +81,50 @@ def prepare(spec, cache_dir=None):
                              os.uname().release.encode()))
         program = filter_cache.read(cache_dir, inputs) if cache_dir else None
         if program is None:
-            program = seccomp.compile_profile(_parse_profile(spec["seccomp"], source), key[1])
+            compile_now = _compile_in_child if isolated else _compile
+            program = compile_now(spec["seccomp"], source, key[1])
             if cache_dir:
                 filter_cache.write(cache_dir, inputs, program)
     except (OSError, ValueError) as error:
         raise seccomp.SeccompError("seccomp profile %s: %s" % (spec["seccomp"], error))
     _programs[key] = program
+
+
+def _compile(value, source, allowed):
+    return seccomp.compile_profile(_parse_profile(value, source), allowed)
+
+
+def _compile_in_child(value, source, allowed):
+    """``_compile`` in a forked child that sends the program back: the library stays out of this process."""
+    read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        code = 0
+        try:
+            os.close(read_fd)
+            answer = b"P" + _compile(value, source, allowed)
+        except BaseException as error:  # noqa: B902 - nothing may escape a forked child
+            answer, code = b"E" + str(error).encode("utf-8", "replace"), 1
+        try:
+            while answer:
+                answer = answer[os.write(write_fd, answer):]
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    chunks = []
+    try:
+        while True:
+            chunk = os.read(read_fd, 65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+    finally:
+        os.close(read_fd)
+        os.waitpid(pid, 0)
+    answer = b"".join(chunks)
+    if answer[:1] != b"P" or len(answer) == 1:
+        raise seccomp.SeccompError(answer[1:].decode("utf-8", "replace") or "the filter compiler died")
+    return answer[1:]
 
 
 class Delivery:
@@ -106,7 +147,7 @@ class Delivery:
             return
         os.close(self.read_fd)
         try:
-            prepare(self.spec, self.cache_dir)
+            prepare(self.spec, self.cache_dir, isolated=True)
             program = memoryview(_programs[_key(self.spec)])
             while program:
                 program = program[os.write(self.write_fd, program):]
