@@ -172,3 +172,12 @@ def test_a_profile_gone_by_the_start_fails_the_start_not_the_filter(nsfleet, tmp
     result = nsfleet("start", "sec-gone", check=False)
     assert result.returncode == 1 and "seccomp profile %s" % profile in result.stderr, result.stderr
     assert nsfleet.inspect("sec-gone")["status"] == "exited"
+
+
+def test_a_first_compile_leaves_the_pid_mapping_alone(nsfleet):
+    """With no filter cached yet, the compiler child runs outside the workload: its command is still PID 2."""
+    assert not os.path.exists(os.path.join(nsfleet.state_dir, "run", "nsfleet", ".seccomp"))
+    workload = nsfleet.detach("sec-first", "/bin/sleep", "60", options=("--cap-add", "NET_ADMIN"))
+    assert [(process["ns_pid"], process["ppid"]) for process in nsfleet.inspect("sec-first")["processes"]] == \
+        [(1, 0), (2, 1)], workload
+    assert os.listdir(os.path.join(nsfleet.state_dir, "run", "nsfleet", ".seccomp"))

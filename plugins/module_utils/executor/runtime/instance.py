@@ -27,7 +27,7 @@ class LaunchError(RuntimeError):
     pass
 
 
-def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, filter_delivery):
+def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd):
     """The child's checklist. Never returns.
 
     No import may happen here: after pivot_root the executor's files are gone.
@@ -36,13 +36,12 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, filter_deli
         confine.make_undumpable()  # init runs the host's Python: its /proc/1/exe must not open from inside
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
-        close_all_except(set(plan.joins.values()) | {error_fd} | ({exit_record_fd, filter_delivery.read_fd} - {None}))
+        close_all_except(set(plan.joins.values()) | {error_fd} | ({exit_record_fd} - {None}))
         plan.enter_others()
         if spec["namespaces"]["mount"] == "private":
             filesystem.build(spec)
         if spec["hostname"]:
             libc.sethostname(spec["hostname"])
-        filter_delivery.in_child()
         if spec["init"]:
             os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace(), exit_record_fd))
         command.exec_command(spec, error_fd)
@@ -68,28 +67,23 @@ def launch(spec, plan, stdio_fds, exit_record_fd=None, filter_cache_dir=None):
     Returns (identity of init, failure message or None). On a failure the
     child has exited or is exiting; the caller still reaps it.
     """
+    # Before the PID namespace is prepared: a compiler child must not become a process of the workload.
+    confine.prepare(spec, filter_cache_dir, isolated=True)
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-    filter_delivery = confine.Delivery(spec, filter_cache_dir)
     try:
         plan.prepare_pid()
         pid = os.fork()
     except BaseException:
         os.close(read_fd)
         os.close(write_fd)
-        filter_delivery.close()
         raise
     if pid == 0:
         os.close(read_fd)
-        _setup_and_exec(spec, plan, stdio_fds, write_fd, exit_record_fd, filter_delivery)
+        _setup_and_exec(spec, plan, stdio_fds, write_fd, exit_record_fd)
     os.close(write_fd)
     try:
         identity = ProcessIdentity.of(pid) or ProcessIdentity(pid, 0)
-        filter_failure = None
-        try:
-            filter_delivery.in_parent()  # while the child mounts
-        except RuntimeError as error:  # SeccompError: the child gets no filter and stops before its exec
-            filter_failure = str(error)
         failure = _read_failure(read_fd)
     finally:
         os.close(read_fd)
-    return identity, filter_failure or failure
+    return identity, failure

@@ -3,9 +3,9 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Confining a workload's command: the one path every command takes into a workload.
 
-``prepare(spec)`` (or a ``Delivery``) runs on the host side, before or while
-the workload's namespaces are entered: it compiles the seccomp filter
-(libseccomp is never loaded from a workload's rootfs). ``confine(spec)`` runs in the process about to exec the
+``prepare(spec)`` runs on the host side, before the fork into the workload's
+namespaces: it compiles the seccomp filter (libseccomp is never loaded from a
+workload's rootfs), and the forked child inherits it. ``confine(spec)`` runs in the process about to exec the
 command (started by init, or by ``nsfleet exec``), in this order:
 
 1. every descriptor past stderr becomes close-on-exec: only 0, 1, 2 reach the command;
@@ -125,64 +125,6 @@ def _compile_in_child(value, source, allowed):
     if answer[:1] != b"P" or len(answer) == 1:
         raise seccomp.SeccompError(answer[1:].decode("utf-8", "replace") or "the filter compiler died")
     return answer[1:]
-
-
-class Delivery:
-    """The filter handed to a forked child: compiled by the parent while the child sets up, sent by a pipe.
-
-    Compiling takes about as long as a start's mounts; doing both at once keeps
-    start-up latency where it was. ``in_child`` blocks the child until it comes.
-    """
-
-    def __init__(self, spec, cache_dir=None):
-        self.spec = spec
-        self.cache_dir = cache_dir
-        self.read_fd = self.write_fd = None
-        if spec["seccomp"] != "unconfined":
-            self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
-
-    def in_parent(self):
-        """Compile (or take the compiled) filter and send it; SeccompError if it cannot be built."""
-        if self.read_fd is None:
-            return
-        os.close(self.read_fd)
-        try:
-            prepare(self.spec, self.cache_dir, isolated=True)
-            program = memoryview(_programs[_key(self.spec)])
-            while program:
-                program = program[os.write(self.write_fd, program):]
-        except BrokenPipeError:
-            pass  # the child died in set-up; it reports why itself
-        finally:
-            os.close(self.write_fd)
-
-    def in_child(self):
-        """Take the filter into this process's cache, where ``confine`` finds it."""
-        if self.read_fd is None:
-            return
-        try:
-            os.close(self.write_fd)
-        except OSError:
-            pass  # closed already with the child's other inherited descriptors
-        chunks = []
-        try:
-            while True:
-                chunk = os.read(self.read_fd, 65536)
-                if not chunk:
-                    break
-                chunks.append(chunk)
-        finally:
-            os.close(self.read_fd)
-        if not chunks:
-            raise RuntimeError("seccomp: no filter came from the supervisor")
-        _programs[_key(self.spec)] = b"".join(chunks)
-
-    def close(self):
-        for fd in (self.read_fd, self.write_fd):
-            try:
-                os.close(fd)
-            except (OSError, TypeError):
-                pass
 
 
 def confine(spec):
