@@ -22,7 +22,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import fcntl
 import os
 
 from ..host import libc
@@ -155,7 +154,7 @@ def close_on_exec_past_stderr():
         fd = int(entry)
         if fd > 2:
             try:
-                fcntl.fcntl(fd, fcntl.F_SETFD, fcntl.fcntl(fd, fcntl.F_GETFD) | fcntl.FD_CLOEXEC)
+                os.set_inheritable(fd, False)  # FD_CLOEXEC
             except OSError:
                 pass  # the listing's own descriptor, closed since
 
