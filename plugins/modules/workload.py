@@ -177,6 +177,54 @@ options:
         mounts. Only for workloads that need the host's devices.
     type: bool
     default: false
+  capabilities:
+    description:
+      - Changes to the capabilities the command gets, as Docker's C(--cap-add) and C(--cap-drop). Without them a
+        root command gets Docker's default 14 (C(CapEff 00000000a80425fb)) in its bounding, permitted and
+        effective sets; inheritable and ambient are always empty.
+      - A non-root O(user) gets no capabilities; the set still bounds what file capabilities could give.
+      - Names as in capabilities(7), with or without C(CAP_), in any case; an unknown name is refused.
+    type: dict
+    suboptions:
+      add:
+        description:
+          - Capabilities to add; V(ALL) adds every capability (minus O(capabilities.drop)).
+        type: list
+        elements: str
+      drop:
+        description:
+          - Capabilities to drop; V(ALL) leaves only those O(capabilities.add) names.
+        type: list
+        elements: str
+  no_new_privileges:
+    description:
+      - Set the no_new_privs bit, so setuid programs and file capabilities cannot raise the command's privileges.
+      - With V(false), a seccomp filter is loaded before the ids change, so a custom O(seccomp) profile must allow
+        C(setuid), C(setgid), C(setgroups), C(capset), C(prctl) and C(execve).
+    type: bool
+    default: true
+  seccomp:
+    description:
+      - V(default) filters system calls as Docker's default profile does (an allow-list; anything else fails
+        with EPERM; namespace-creating C(clone), C(unshare), C(mount) and friends only with C(CAP_SYS_ADMIN);
+        C(personality) only with the usual personas; the host's architectures only).
+      - V(unconfined) runs without a filter.
+      - Otherwise the absolute path of a Docker-format JSON profile, checked when the workload is created and read
+        again at every start.
+      - The filter is compiled by libseccomp. On a host without it (Debian C(libseccomp2), RHEL C(libseccomp)),
+        every value but V(unconfined) is refused with a message saying so; a workload never runs unfiltered by
+        surprise.
+    type: str
+    default: default
+  apparmor_profile:
+    description:
+      - AppArmor profile the command runs under, applied as runc does. Refused where the host does not run
+        AppArmor or has no such profile loaded.
+    type: str
+  selinux_label:
+    description:
+      - SELinux process label of the command, applied as runc does. Refused where the host does not run SELinux.
+    type: str
   init:
     description:
       - Run nsfleet's init as PID 1; it reaps orphans, forwards signals to the command and exits with its exit code.
@@ -377,6 +425,45 @@ workload:
       returned: always
       sample: [{host_pid: 4242, ns_pid: 1, ppid: 0, comm: nsfleet-init, state: S},
                {host_pid: 4243, ns_pid: 2, ppid: 1, comm: python3, state: S}]
+    security:
+      description: The confinement in force for the workload's command, every default spelled out.
+      type: dict
+      returned: always
+      contains:
+        capabilities:
+          description: Capability names by set (C(bounding), C(effective), C(permitted), C(inheritable), C(ambient)).
+          type: dict
+          returned: always
+          sample: {bounding: [CAP_CHOWN, CAP_KILL], effective: [CAP_CHOWN, CAP_KILL], permitted: [CAP_CHOWN, CAP_KILL],
+                   inheritable: [], ambient: []}
+        no_new_privileges:
+          description: Whether the no_new_privs bit is set.
+          type: bool
+          returned: always
+          sample: true
+        seccomp:
+          description: V(default), V(unconfined) or the profile's path.
+          type: str
+          returned: always
+          sample: default
+        apparmor_profile:
+          description: The AppArmor profile, or V(null).
+          type: str
+          returned: always
+        selinux_label:
+          description: The SELinux label, or V(null).
+          type: str
+          returned: always
+        readonly_rootfs:
+          description: Whether the root filesystem is read-only.
+          type: bool
+          returned: always
+          sample: false
+        dev:
+          description: V(minimal) (nsfleet's own C(/dev)) or V(host) (O(host_dev)).
+          type: str
+          returned: always
+          sample: minimal
     spec:
       description: The normalised spec.
       type: dict

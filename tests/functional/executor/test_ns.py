@@ -13,7 +13,9 @@ def pidns_of(pid):
 
 
 def test_namespace_tree_with_workload_names(nsfleet):
-    web = nsfleet.detach("web", NSFLEET, "run", "--rm", "--", "/bin/sleep", "600")
+    # A runtime inside a workload needs what a privileged container gets.
+    web = nsfleet.detach("web", NSFLEET, "--state-dir", os.path.join(nsfleet.state_dir, "inner"), "run", "--rm", "--",
+                         "/bin/sleep", "600", options=("--cap-add", "ALL", "--seccomp", "unconfined"))
     nsfleet.detach("sidecar", "/bin/sleep", "601", options=("--ns", "pid=workload:web"))
     web_ns = pidns_of(web["init_host_pid"])
 

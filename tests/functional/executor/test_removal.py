@@ -9,8 +9,10 @@ from nsfleet_cli import NSFLEET, wait_for
 
 
 def files_under(directory):
+    """Every file, but the host's compiled seccomp filters: shared by all workloads, kept until reboot."""
     return sorted(os.path.relpath(os.path.join(parent, name), directory)
-                  for parent, _dirs, names in os.walk(directory) for name in names)
+                  for parent, _dirs, names in os.walk(directory) for name in names
+                  if not parent.endswith("/run/nsfleet/.seccomp"))
 
 
 def lock_is_held(path):

@@ -119,7 +119,12 @@ _FROM_CLI = {
     "gid_map": _parse_id_map,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
+    "capabilities": lambda added: {"add": added},
+    "no_new_privileges": lambda allow_new: not allow_new,
 }
+# --cap-drop fills the other half of the capabilities field.
+_CAP_DROP = Option(("--cap-drop",), "cap_drop", "append", metavar="CAP",
+                   help_text="drop a capability from Docker's default set (ALL: every one)")
 
 
 def _run_field_options():
@@ -147,6 +152,8 @@ def spec_from_run_args(args):
             raw.setdefault(name, {})[sub_name] = value
         elif field.cli:
             raw[name] = _FROM_CLI.get(name, lambda given: given)(value)
+    if args.get("cap_drop"):
+        raw.setdefault("capabilities", {})["drop"] = args["cap_drop"]
     raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
@@ -179,7 +186,7 @@ def cmd_run(context, args):
     # A one-shot run keeps no state, so a cgroup only when a limit needs one (and it goes with the run).
     cgroup = cgroups.for_workload(spec, store.root) if keep_state or spec["limits"] else None
     supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
-                            cgroup=cgroup)
+                            cgroup=cgroup, filter_cache_dir=store.filter_cache_dir)
     failures = []
     try:
         code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
@@ -330,7 +337,7 @@ COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
         Option(("--detach", "-d"), "detach", "flag", help_text="start under a supervisor and return"),
-    ) + _run_field_options(), remainder="CMD [ARG...]"), cmd_run),
+    ) + _run_field_options() + (_CAP_DROP,), remainder="CMD [ARG...]"), cmd_run),
     (Command("create", "Record a workload from a JSON spec; print the workload as JSON.", (
         _SPEC, Option(("--replace",), "replace", "flag", help_text="recreate when the spec changed"))), cmd_create),
     (Command("validate", "Check a JSON spec; print it normalised with its hash.", (_SPEC,)), cmd_validate),

@@ -14,6 +14,7 @@ __metaclass__ = type
 from ..host import procfs
 from ..host.identity import ProcessIdentity
 from ..runtime.namespaces import pidns_ancestry
+from ..security.confine import record as security_record
 from ..spec.validate import spec_hash
 
 
@@ -112,5 +113,6 @@ def workload_object(observation, with_processes=True):
         "oom_killed": bool(state.get("oom_killed")),
         "cgroup": state.get("cgroup"),
         "processes": processes(observation.init) if with_processes and running else [],
+        "security": security_record(observation.spec),
         "spec": observation.spec,
     }

@@ -17,6 +17,7 @@ from ..runtime.init import exit_code
 from ..runtime.joins import JoinError, open_joined
 from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
+from ..security import confine
 from ..spec import validate as spec_module
 from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
@@ -136,10 +137,12 @@ class Workloads:
         plan = NamespacePlan(spec["namespaces"], fds)
         cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
         try:
+            confine.prepare(spec, self.store.filter_cache_dir)  # on the host side: nothing is loaded from inside the workload
             plan.prepare_pid()
             pid = os.fork()
             if pid == 0:
                 try:
+                    confine.make_undumpable()  # before setns: the workload must not reach this Python
                     if cgroup is not None:
                         cgroup.add_process(0)  # under the workload's limits, before it can fork
                     plan.enter_others()

@@ -91,6 +91,8 @@ class StateStore:
         self.run_dir = os.path.join(root, "run", "nsfleet")
         self.lib_dir = os.path.join(root, "var", "lib", "nsfleet")
         self.log_dir = os.path.join(root, "var", "log", "nsfleet")
+        # Compiled seccomp filters, shared by the host's workloads (security.filter_cache); not a workload name.
+        self.filter_cache_dir = os.path.join(self.run_dir, ".seccomp")
 
     def state_path(self, name):
         return os.path.join(self.run_dir, validate_name(name), "state.json")

@@ -17,6 +17,7 @@ import time
 from ..host import handshake, libc
 from ..host.descriptors import close_all_except
 from ..host.identity import ProcessIdentity
+from ..security import confine
 from ..security.userns import PrivateUserNamespace
 from . import command, filesystem, init
 
@@ -38,6 +39,7 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, cgroup):
             # First of all: the workload's first process is in its cgroup before it
             # can fork, exec or unshare a cgroup namespace (which is then rooted there).
             cgroup.add_process(0)
+        confine.make_undumpable()  # init runs the host's Python: its /proc/1/exe must not open from inside
         for target_fd, source_fd in enumerate(stdio_fds):
             os.dup2(source_fd, target_fd)
         close_all_except(plan.child_fds() | {error_fd} | ({exit_record_fd} - {None}))
@@ -63,15 +65,17 @@ def _read_failure(read_fd, deadline):
         return "set-up did not finish within %ss" % SETUP_TIMEOUT_SECONDS
 
 
-def launch(spec, plan, stdio_fds, exit_record_fd=None, cgroup=None):
+def launch(spec, plan, stdio_fds, exit_record_fd=None, cgroup=None, filter_cache_dir=None):
     """fork the workload's first process into its namespaces (and ``cgroup``, a made host.cgroups.Cgroup).
 
     ``exit_record_fd``: where init writes its exit code (close-on-exec, so the
-    command never holds it).
+    command never holds it). ``filter_cache_dir``: where compiled seccomp filters are kept.
 
     Returns (identity of init, failure message or None). On a failure the
     child has exited or is exiting; the caller still reaps it.
     """
+    # Before the PID namespace is prepared: a compiler child must not become a process of the workload.
+    confine.prepare(spec, filter_cache_dir, isolated=True)
     deadline = time.monotonic() + SETUP_TIMEOUT_SECONDS
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:

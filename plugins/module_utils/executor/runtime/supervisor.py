@@ -18,6 +18,7 @@ import time
 
 from ..host import cgroups, handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
+from ..security import confine
 from . import init, instance
 from .namespaces import NamespacePlan
 
@@ -110,7 +111,8 @@ def run_detached(store, name, report):
         supervisor = Supervisor(spec, StateRecorder(store, name),
                                 (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
                                 lambda wanted: open_joined(store, wanted), detached=True,
-                                cgroup=cgroups.for_workload(spec, store.root))
+                                cgroup=cgroups.for_workload(spec, store.root),
+                                filter_cache_dir=store.filter_cache_dir)
         supervisor.run(state.get("restart_count", 0), report.send)
         return 0
     except BaseException as error:  # noqa: B902 - the starter waits for a word either way
@@ -121,9 +123,10 @@ def run_detached(store, name, report):
 class Supervisor:
     """``cgroup``: the workload's host.cgroups.Cgroup, made at each start (None: the host has no usable one)."""
 
-    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached, cgroup=None):
+    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached, cgroup=None, filter_cache_dir=None):
         self.spec = spec
         self.cgroup = cgroup
+        self.filter_cache_dir = filter_cache_dir
         self.recorder = recorder
         self.stdio_fds = stdio_fds
         self.join_resolver = join_resolver
@@ -134,6 +137,7 @@ class Supervisor:
     def run(self, restart_count=0, on_started=None):
         """Run instances until one should not be restarted; returns the last exit code."""
         init.block_signals()
+        confine.make_undumpable()
         backoff = BACKOFF_FIRST_SECONDS
         self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
         while True:
@@ -178,7 +182,8 @@ class Supervisor:
             oom_kills_before = cgroup.oom_kills() if cgroup is not None else 0
             exit_record_fd = self.recorder.open_init_exit()
             try:
-                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd, cgroup)
+                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd, cgroup,
+                                                    self.filter_cache_dir)
             finally:
                 if exit_record_fd is not None:
                     os.close(exit_record_fd)

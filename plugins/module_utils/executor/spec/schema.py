@@ -87,6 +87,12 @@ MOUNT_FLAG_OPTIONS = ("ro", "nosuid", "nodev", "noexec")
 MOUNT_NEUTRAL_OPTIONS = ("rw", "suid", "dev", "exec", "bind", "rbind")
 TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol")
 RESTART_POLICIES = ("no", "on-failure", "always")
+SECCOMP_BUILTIN = ("default", "unconfined")
+
+CAPABILITIES_OPTIONS = (
+    Field("add", "list", default=[], elements="str"),
+    Field("drop", "list", default=[], elements="str"),
+)
 
 # One line of a user namespace's uid_map or gid_map: ``count`` ids from ``inside`` map to ``outside`` on the host.
 ID_MAP_OPTIONS = (
@@ -146,6 +152,17 @@ FIELDS = (
           cli_help="a host device to add to the minimal /dev"),
     Field("host_dev", "bool", default=False, module_default=False, cli=("--host-dev",), cli_kind="flag",
           cli_help="the host's /dev instead of a minimal one"),
+    Field("capabilities", "dict", default={"add": [], "drop": []}, options=CAPABILITIES_OPTIONS,
+          cli=("--cap-add",), cli_kind="append", cli_metavar="CAP",
+          cli_help="add a capability to Docker's default set (ALL: every one)"),
+    Field("no_new_privileges", "bool", default=True, module_default=True, cli=("--allow-new-privileges",),
+          cli_kind="flag", cli_help="let setuid/file capabilities raise privileges (no_new_privileges: false)"),
+    Field("seccomp", "str", default="default", module_default="default", cli=("--seccomp",), cli_metavar="PROFILE",
+          cli_help="default|unconfined|FILE (a Docker-format JSON profile; default: default)"),
+    Field("apparmor_profile", "str", cli=("--apparmor-profile",), cli_metavar="PROFILE",
+          cli_help="AppArmor profile for the command (refused where the host has no AppArmor)"),
+    Field("selinux_label", "str", cli=("--selinux-label",), cli_metavar="LABEL",
+          cli_help="SELinux process label for the command (refused where the host has no SELinux)"),
     Field("init", "bool", default=True, module_default=True, cli=("--no-init",), cli_kind="flag",
           cli_help="make the command itself PID 1"),
     Field("stop_signal", "str", default="SIGTERM", module_default="SIGTERM", cli=("--stop-signal",),

@@ -16,8 +16,9 @@ import os
 import stat
 
 from ..host import signals, users
-from .schema import (DEFAULT_ID_MAP, FIELDS, ID_MAP_OPTIONS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES, NAMESPACES,
-                     RESTART_POLICIES, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default, hashed_view)
+from .schema import (DEFAULT_ID_MAP, FIELDS, ID_MAP_OPTIONS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES,
+                     NAMESPACES, RESTART_POLICIES, SECCOMP_BUILTIN, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default,
+                     hashed_view)
 from .schema import DEFAULT_PATH  # noqa: F401 - the runtime's default PATH, defined with the spec
 
 # Checked by hand, not with re: importing re costs more than a whole one-shot run.
@@ -166,6 +167,80 @@ class _Validator:
         if value and spec["namespaces"]["mount"] != "private":
             raise SpecError(param, "needs a private mount namespace (namespaces.mount is %r)"
                             % spec["namespaces"]["mount"])
+        return value
+
+    @staticmethod
+    def capabilities(value, _spec):
+        from ..security import capabilities
+        if not isinstance(value, dict):
+            raise SpecError("capabilities", "must be a mapping with add and drop lists")
+        unknown = sorted(set(value) - {"add", "drop"})
+        if unknown:
+            raise SpecError("capabilities.%s" % unknown[0], "unknown key (known: add, drop)")
+        last = capabilities.last_supported()
+        result = {}
+        for key in ("add", "drop"):
+            names = value.get(key) or []
+            if not isinstance(names, list):
+                raise SpecError("capabilities." + key, "must be a list of capability names")
+            normalised = set()
+            for index, name in enumerate(names):
+                param = "capabilities.%s[%d]" % (key, index)
+                try:
+                    normal = capabilities.normalise_name(name)
+                except KeyError:
+                    raise SpecError(param, "unknown capability %r (names as in capabilities(7), with or "
+                                           "without CAP_, or ALL)" % (name,))
+                if normal != capabilities.ALL and capabilities.NUMBERS[normal] > last:
+                    raise SpecError(param, "%s is not known to this kernel (its last is %s)"
+                                    % (normal, capabilities.NAMES[last]))
+                normalised.add(normal)
+            result[key] = sorted(normalised)
+        return result
+
+    @staticmethod
+    def no_new_privileges(value, _spec):
+        return _Validator.boolean("no_new_privileges", value)
+
+    @staticmethod
+    def seccomp(value, spec):
+        from ..security import confine, seccomp
+        if not isinstance(value, str) or not value:
+            raise SpecError("seccomp", "must be default, unconfined or the absolute path of a JSON profile")
+        if value not in SECCOMP_BUILTIN:
+            if not os.path.isabs(value):
+                raise SpecError("seccomp", "%r is neither default, unconfined nor an absolute path" % value)
+            value = os.path.normpath(value)
+            if not os.path.isfile(value):
+                raise SpecError("seccomp", "profile %s does not exist" % value)
+        try:
+            if value == "default":
+                seccomp.library()  # compiled at start; here only whether the host can
+            elif value != "unconfined":
+                confine.prepare(dict(spec, seccomp=value))
+        except seccomp.SeccompError as error:
+            raise SpecError("seccomp", str(error))
+        return value
+
+    @staticmethod
+    def apparmor_profile(value, _spec):
+        from ..security import lsm
+        return _Validator._lsm_label("apparmor_profile", value, lsm.apparmor_problem)
+
+    @staticmethod
+    def selinux_label(value, _spec):
+        from ..security import lsm
+        return _Validator._lsm_label("selinux_label", value, lsm.selinux_problem)
+
+    @staticmethod
+    def _lsm_label(param, value, problem_of):
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or "\n" in value:
+            raise SpecError(param, "must be one line of text, got %r" % (value,))
+        problem = problem_of(value)
+        if problem:
+            raise SpecError(param, problem)
         return value
 
     @staticmethod
@@ -539,10 +614,40 @@ def _check_mount_options(param, mount_type, options):
             continue
         key, sep, value = option.partition("=")
         if mount_type == "tmpfs" and key in TMPFS_DATA_OPTIONS and sep and value and "\0" not in value:
+            problem = _tmpfs_value_problem(key, value)
+            if problem:
+                raise SpecError(param, "%r: %s" % (option, problem))
             continue
         known = MOUNT_FLAG_OPTIONS + MOUNT_NEUTRAL_OPTIONS + (
             tuple(name + "=" for name in TMPFS_DATA_OPTIONS) if mount_type == "tmpfs" else ())
         raise SpecError(param, "%r is not a %s mount option (known: %s)" % (option, mount_type, ", ".join(known)))
+
+
+_SIZE_SUFFIXES = "kKmMgGtTpPeE"
+_HUGE_VALUES = ("never", "always", "within_size", "advise", "deny", "force")
+_MPOL_VALUES = ("default", "prefer", "bind", "interleave", "local")
+
+
+def _is_size(text, percent_allowed):
+    """What tmpfs's memparse takes: digits, then one k/m/g/t/p/e suffix (or %, for size)."""
+    digits = text[:-1] if text[-1:] in _SIZE_SUFFIXES or (percent_allowed and text.endswith("%")) else text
+    return digits.isdigit() and digits.isascii()
+
+
+def _tmpfs_value_problem(key, value):
+    """Why the kernel's tmpfs would refuse ``key=value`` at mount time, or None."""
+    if key in ("size", "nr_blocks", "nr_inodes") and not _is_size(value, key == "size"):
+        return "must be a number with an optional k, m, g suffix%s" % (" or a percentage" if key == "size" else "")
+    if key == "mode" and not (value.isascii() and value.isdigit() and set(value) <= set("01234567")
+                              and int(value, 8) <= 0o7777):
+        return "must be an octal mode up to 7777"
+    if key in ("uid", "gid") and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+        return "must be a number from 0 to %d" % MAX_ID
+    if key == "huge" and value not in _HUGE_VALUES:
+        return "must be one of %s" % ", ".join(_HUGE_VALUES)
+    if key == "mpol" and value.partition(":")[0] not in _MPOL_VALUES:
+        return "must start with one of %s" % ", ".join(_MPOL_VALUES)
+    return None
 
 
 def _json_text(value):

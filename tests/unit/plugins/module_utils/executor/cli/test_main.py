@@ -104,3 +104,13 @@ def test_run_limit_flags_become_the_limits_field():
     assert raw["limits"] == {"memory": "512m", "memory_swap": "1g", "pids": "20", "cpu": "0.5", "cpu_weight": "200"}
     assert raw["cgroup_parent"] == "/mine" and raw["name"] == "web" and raw["command"] == ["/bin/true"]
     assert "limits" not in spec_from_run_args(run.parse(["--", "/bin/true"]))
+
+
+def test_run_flags_for_confinement_become_spec_fields():
+    run = dict((command.name, command) for command, _handler in cli.COMMANDS)["run"]
+    args = run.parse(["--cap-add", "net_admin", "--cap-drop", "ALL", "--cap-drop", "kill", "--allow-new-privileges",
+                      "--seccomp", "unconfined", "--", "/bin/true"])
+    raw = cli.spec_from_run_args(args)
+    assert raw["capabilities"] == {"add": ["net_admin"], "drop": ["ALL", "kill"]}
+    assert raw["no_new_privileges"] is False and raw["seccomp"] == "unconfined"
+    assert cli.spec_from_run_args(run.parse(["--", "/bin/true"]))["no_new_privileges"] is True
