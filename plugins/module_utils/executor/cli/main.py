@@ -6,7 +6,8 @@
 Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
 the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
 ``rm`` of a missing workload is done, not an error); for ``run`` and
-``exec``, the command's own exit code once it started.
+``exec``, the command's own exit code once it started (``exec --json``
+exits 0 and puts the command's code in its JSON as ``rc``).
 Machine-readable output is JSON on stdout; errors go to stderr.
 
 ``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
@@ -286,9 +287,30 @@ def cmd_ns(context, args):
 
 
 def cmd_exec(context, args):
+    from ..lifecycle import execution
+
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
-    return context.workloads().exec_in(args["name"], args["remainder"])
+    timeout = None if args["timeout"] is None else _parse_number("--timeout", args["timeout"])
+    request = execution.ExecRequest(args["remainder"], user=args["user"], env=_parse_env(args["env"]),
+                                    cwd=args["cwd"], timeout=timeout, creates=args["creates"],
+                                    removes=args["removes"])
+    stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if args["no_stdin"] else 0
+    try:
+        result = execution.run(context.store, args["name"], request, capture=args["json"], stdin_fd=stdin_fd)
+    finally:
+        if stdin_fd != 0:
+            os.close(stdin_fd)
+    if args["json"]:
+        _print_json(result)
+        return 0
+    if result.get("skipped"):
+        sys.stderr.write("nsfleet: exec: %s\n" % result["msg"])
+    elif result["timed_out"]:
+        sys.stderr.write("nsfleet: exec: killed after the timeout of %ss\n" % args["timeout"])
+    elif result["error"]:
+        sys.stderr.write("nsfleet: %s\n" % result["error"])
+    return result["rc"]
 
 
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
@@ -315,8 +337,16 @@ COMMANDS = (
         ("name?",)), cmd_inspect),
     (Command("ps", "Print a workload's PID mapping: host PID, PID inside, parent, command.", (_JSON,), ("name",)),
      cmd_ps),
-    (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
-             remainder="CMD [ARG...]"), cmd_exec),
+    (Command("exec", "Run a command inside a running workload's namespaces; exit with its exit code.", (
+        Option(("--user", "-u"), "user", metavar="USER", help_text="name, uid or uid:gid (default: the workload's)"),
+        Option(("--env", "-e"), "env", "append", metavar="KEY[=VALUE]", help_text="added to the workload's env"),
+        Option(("--cwd", "-w"), "cwd", metavar="DIR", help_text="inside the workload (default: its cwd)"),
+        Option(("--timeout",), "timeout", metavar="SECONDS", help_text="then kill everything the command started"),
+        Option(("--creates",), "creates", metavar="PATH", help_text="skip when PATH exists inside"),
+        Option(("--removes",), "removes", metavar="PATH", help_text="skip unless PATH exists inside"),
+        Option(("--no-stdin",), "no_stdin", "flag", help_text="stdin from /dev/null"),
+        Option(("--json",), "json", "flag", help_text="capture the output; print rc, stdout, stderr, PIDs as JSON"),
+    ), ("name",), remainder="CMD [ARG...]"), cmd_exec),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
 )
@@ -381,6 +411,6 @@ def _dispatch(handler, state_dir, args, bundle_path, prune_caches):
     except NoSuchWorkload as error:
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_NO_SUCH_WORKLOAD
-    except (RuntimeError, OSError) as error:  # OperationError, JoinError, LockTimeout: all say why
+    except (RuntimeError, OSError) as error:  # OperationError, JoinError, ExecError, LockTimeout: all say why
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_FAILED

@@ -10,15 +10,10 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import handshake, signals, termination
+from ..host import signals, termination
 from ..host.descriptors import close_all_except
-from ..runtime import command
-from ..runtime.init import exit_code
-from ..runtime.joins import JoinError, open_joined
-from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
-from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
 from . import observe
 from .state import NoSuchWorkload
@@ -119,33 +114,6 @@ class Workloads:
                 self._remove_locked(observation, force, keep_logs)
             lock.discard()
             return observation is not None
-
-    def exec_in(self, name, argv):
-        """Run ``argv`` inside a running workload's namespaces; returns its exit code."""
-        observation = self._require(name)
-        if not observation.init_alive:
-            raise OperationError("workload %r is not running" % name)
-        spec = dict(observation.spec, namespaces=dict(
-            (kind.name, "workload:" + name) for kind in NAMESPACE_KINDS if "workload" in kind.values))
-        try:
-            fds = open_joined(self.store, spec)
-        except JoinError as error:
-            raise OperationError(str(error))
-        plan = NamespacePlan(spec["namespaces"], fds)
-        try:
-            plan.prepare_pid()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    plan.enter_others()
-                    os.chdir("/")
-                except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-                    handshake.send(2, "nsfleet: exec: %s\n" % error)
-                    os._exit(127)
-                command.exec_command(dict(observation.spec, command=argv, cwd="/"), 2)
-        finally:
-            plan.close()
-        return exit_code(os.waitpid(pid, 0)[1])
 
     def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:
