@@ -297,14 +297,15 @@ def cmd_exec(context, args):
                                     removes=args["removes"])
     stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if args["no_stdin"] else 0
     try:
-        result = execution.run(context.store, args["name"], request, capture=args["json"], stdin_fd=stdin_fd)
+        result = execution.run(context.store, args["name"], request, capture=args["json"], stdin_fd=stdin_fd,
+                               check=args["check"])
     finally:
         if stdin_fd != 0:
             os.close(stdin_fd)
     if args["json"]:
         _print_json(result)
         return 0
-    if result.get("skipped"):
+    if args["check"] or result.get("skipped"):
         sys.stderr.write("nsfleet: exec: %s\n" % result["msg"])
     elif result["timed_out"]:
         sys.stderr.write("nsfleet: exec: killed after the timeout of %ss\n" % args["timeout"])
@@ -345,6 +346,7 @@ COMMANDS = (
         Option(("--creates",), "creates", metavar="PATH", help_text="skip when PATH exists inside"),
         Option(("--removes",), "removes", metavar="PATH", help_text="skip unless PATH exists inside"),
         Option(("--no-stdin",), "no_stdin", "flag", help_text="stdin from /dev/null"),
+        Option(("--check",), "check", "flag", help_text="only say whether it would run; run nothing"),
         Option(("--json",), "json", "flag", help_text="capture the output; print rc, stdout, stderr, PIDs as JSON"),
     ), ("name",), remainder="CMD [ARG...]"), cmd_exec),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),

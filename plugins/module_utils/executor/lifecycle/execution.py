@@ -198,21 +198,26 @@ class _Forwarder:
             signals.set_handler(signum, handler)
 
 
-def run(store, name, request, capture=False, stdin_fd=0):
+def _not_run(request, skipped, msg):
+    return {"rc": 0 if skipped else None, "skipped": skipped, "msg": msg, "stdout": "", "stderr": "",
+            "timed_out": False, "host_pid": None, "ns_pid": None, "start": None, "end": None, "delta": None,
+            "error": None, "cmd": list(request.command)}
+
+
+def run(store, name, request, capture=False, stdin_fd=0, check=False):
     """Run ``request`` in workload ``name``. Returns the result dict (``rc`` is the command's exit code).
 
     ``capture``: collect stdout and stderr into the result, else the command
-    writes to ours. ``stdin_fd``: the command's stdin.
+    writes to ours. ``stdin_fd``: the command's stdin. ``check``: answer
+    whether it would run (the workload runs, creates/removes) and run nothing.
     """
     request.validated()
     entry = _Entry(store, name)
     try:
         exec_spec = _exec_spec(entry.spec, request)
         skipped = _skip_reason(entry, request)
-        if skipped:
-            return {"rc": 0, "skipped": True, "msg": skipped, "stdout": "", "stderr": "", "timed_out": False,
-                    "host_pid": None, "ns_pid": None, "start": None, "end": None, "delta": None,
-                    "cmd": list(request.command)}
+        if skipped or check:
+            return _not_run(request, bool(skipped), skipped or "would run (check mode)")
         return _Execution(entry, exec_spec, request.timeout, capture, stdin_fd).run()
     finally:
         entry.close()
@@ -250,7 +255,7 @@ class _Execution:
         stderr = self.output.get("stderr", bytearray()).decode("utf-8", "replace")
         if failure:
             stderr += failure + ("" if failure.endswith("\n") else "\n")
-        return {"rc": code, "stdout": stdout, "stderr": stderr, "timed_out": self.timed_out,
+        return {"rc": code, "stdout": stdout, "stderr": stderr, "timed_out": self.timed_out, "skipped": False,
                 "host_pid": host_pid, "ns_pid": self.ns_pid, "error": failure or None,
                 "start": _timestamp(started), "end": _timestamp(ended), "delta": _delta(ended - started),
                 "cmd": list(self.exec_spec["command"])}
