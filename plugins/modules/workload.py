@@ -146,6 +146,18 @@ options:
     type: str
     choices: ['no', on-failure, always]
     default: 'no'
+  log_max_size:
+    description:
+      - The size past which the workload's log (its stdout and stderr, in C(<state_dir>/var/log/nsfleet/<name>.log))
+        is rotated, in bytes or with a V(k), V(m), V(g) or V(t) suffix (binary units), from V(4k) to V(1t).
+      - The supervisor checks it every second, so a log may pass it by what the workload writes in a second.
+      - The executor's default is V(10m).
+    type: str
+  log_max_files:
+    description:
+      - How many log files are kept, the current one included; V(1) keeps no rotated copy. From 1 to 100.
+      - The executor's default is V(3).
+    type: int
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.

@@ -314,6 +314,56 @@ def cmd_exec(context, args):
     return result["rc"]
 
 
+def _parse_count(param, text):
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise SpecError(param, "must be a whole number of lines, got %r" % text)
+    return int(text)
+
+
+def cmd_logs(context, args):
+    from ..lifecycle import logs
+    from ..spec.validate import validate_name
+
+    name = validate_name(args["name"])
+    tail = _parse_count("--tail", args["tail"])
+    if args["json"] and args["follow"]:
+        raise SpecError("--follow", "cannot be combined with --json")
+    paths, size = logs.snapshot(context.store, name)
+    if args["json"]:
+        chunks = []
+        if tail is None:
+            logs.read_all(paths, size, chunks.append)
+        else:
+            chunks = logs.tail_lines(paths, size, tail)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        _print_json({"name": name, "log": text, "log_lines": text.splitlines(),
+                     "files": [path for path in paths if os.path.exists(path)]})
+        return 0
+    out = sys.stdout.buffer
+    try:
+        if tail is None:
+            logs.read_all(paths, size, out.write)
+        else:
+            for line in logs.tail_lines(paths, size, tail):
+                out.write(line)
+        out.flush()
+        if args["follow"]:
+            def write(data):
+                out.write(data)
+                out.flush()
+            logs.follow(context.store, name, write, size)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # The reader went away (| head): done. Point stdout at /dev/null so the exit flush cannot fail again.
+        null_fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null_fd, 1)
+        os.close(null_fd)
+    return 0
+
+
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
 _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
@@ -349,6 +399,11 @@ COMMANDS = (
         Option(("--check",), "check", "flag", help_text="only say whether it would run; run nothing"),
         Option(("--json",), "json", "flag", help_text="capture the output; print rc, stdout, stderr, PIDs as JSON"),
     ), ("name",), remainder="CMD [ARG...]"), cmd_exec),
+    (Command("logs", "Print a workload's stdout and stderr, across its rotated log files.", (
+        Option(("--tail", "-n"), "tail", metavar="N", help_text="only the last N lines"),
+        Option(("--follow", "-f"), "follow", "flag", help_text="then print new output until the workload stops"),
+        Option(("--json",), "json", "flag", help_text="print {name, log, log_lines, files} as JSON"),
+    ), ("name",)), cmd_logs),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
 )
