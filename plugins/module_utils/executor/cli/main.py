@@ -278,11 +278,12 @@ def cmd_ns(context, args):
     if args["json"]:
         _print_json(namespaces)
         return 0
-    _print_line("%-24s %6s %9s  %s" % ("PIDNS", "PROCS", "INIT_PID", "WORKLOAD"))
+    _print_line("%-24s %6s %9s  %-16s %s" % ("PIDNS", "PROCS", "INIT_PID", "COMM", "WORKLOAD"))
     for entry in namespaces:
         indent = "  " * (entry["level"] or 0)
-        _print_line("%-24s %6d %9s  %s" % (indent + str(entry["pidns"]), entry["processes"],
-                                           entry["init_host_pid"] or "-", entry["workload"] or ""))
+        _print_line("%-24s %6d %9s  %-16s %s" % (indent + str(entry["pidns"]), entry["processes"],
+                                                 entry["init_host_pid"] or "-", entry["init_comm"] or "-",
+                                                 ",".join(entry["workloads"])))
     return 0
 
 
