@@ -72,8 +72,8 @@ def run(module, client):
         # Nothing ran: no rc (Ansible takes a non-zero or null rc for a failure), no PIDs, no times.
         module.exit_json(changed=True, **dict((key, value) for key, value in result.items() if value is not None))
     if result["timed_out"]:
-        module.fail_json(changed=True, **dict(result, msg="timed out after %s seconds: everything the command "
-                                                           "started was killed" % params["timeout"]))
+        message = "timed out after %s seconds: everything the command started was killed" % params["timeout"]
+        module.fail_json(changed=True, **dict(result, msg=message))
     if result["rc"] != 0:
         module.fail_json(changed=True, **dict(result, msg=result["error"] or "non-zero return code"))
     module.exit_json(changed=True, **dict(result, msg=""))

@@ -12,7 +12,7 @@ module: workload_logs
 short_description: Read an nsfleet workload's output
 version_added: 0.2.0
 description:
-  - Return what a workload wrote to its standard output and standard error, as C(nsfleet logs) prints it:
+  - Return what a workload wrote to its standard output and standard error, as C(nsfleet logs) prints it,
     its rotated log files oldest first, then the current one.
   - The log is bounded by the workload's O(nsfleet.pidns.workload#module:log_max_size) and
     O(nsfleet.pidns.workload#module:log_max_files); older output is gone.

@@ -4,7 +4,7 @@
 """The ``nsfleet`` command: what the modules call, and the runbook tool on a host.
 
 Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
-the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
+the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec, logs;
 ``rm`` of a missing workload is done, not an error); for ``run`` and
 ``exec``, the command's own exit code once it started (``exec --json``
 exits 0 and puts the command's code in its JSON as ``rc``).

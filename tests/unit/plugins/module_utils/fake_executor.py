@@ -39,6 +39,7 @@ class FakeExecutor:
         self.calls = []
         self.fail_verbs = set()
         self.exec_calls = []
+        self.logs = {}  # name -> lines, for the logs verb
         self.exec_rc = 0
         self.existing_paths = set()
 
@@ -134,6 +135,23 @@ class FakeExecutor:
         timed_out = "--timeout" in options and self.exec_rc == 137
         return {"rc": self.exec_rc, "stdout": stdin or "", "stderr": "", "timed_out": timed_out, "skipped": False,
                 "host_pid": 4300, "ns_pid": 7, "start": "s", "end": "e", "delta": "d", "error": None, "cmd": command}
+
+    def do_logs(self, args, _document):
+        options, name = args[:-1], args[-1]
+        lines = self.logs[name]
+        if "--tail" in options:
+            count = int(options[options.index("--tail") + 1])
+            lines = lines[-count:] if count else []
+        return {"name": name, "log": "".join(line + "\n" for line in lines), "log_lines": list(lines),
+                "files": ["/var/log/nsfleet/%s.log" % name]}
+
+    def do_ns(self, args, _document):
+        assert args == ["--json"], args
+        return [{"pidns": 4026531836, "parent": None, "level": 0, "processes": 100, "init_host_pid": 1,
+                 "init_comm": "systemd", "workloads": [], "workload": None}] + [
+            {"pidns": 4026532200 + index, "parent": 4026531836, "level": 1, "processes": 2, "init_host_pid": 4242,
+             "init_comm": "nsfleet-init", "workloads": [name], "workload": name}
+            for index, name in enumerate(sorted(self.workloads)) if self.workloads[name]["status"] == "running"]
 
     def do_rm(self, args, _document):
         names = [arg for arg in args if not arg.startswith("-")]

@@ -47,8 +47,8 @@ def test_the_exec_spec_keeps_the_workloads_settings_unless_asked():
 
 def test_cgroup_dirs_come_from_the_state_when_it_records_them():
     assert execution._cgroup_dirs({}) == []
-    state = {"cgroup": {"version": 1, "path": "/x", "dirs": {"memory": "/sys/fs/cgroup/memory/x",
-                                                              "pids": "/sys/fs/cgroup/pids/x", "bad": "relative"}}}
+    dirs = {"memory": "/sys/fs/cgroup/memory/x", "pids": "/sys/fs/cgroup/pids/x", "bad": "relative"}
+    state = {"cgroup": {"version": 1, "path": "/x", "dirs": dirs}}
     assert execution._cgroup_dirs(state) == ["/sys/fs/cgroup/memory/x", "/sys/fs/cgroup/pids/x"]
 
 
