@@ -83,14 +83,16 @@ class ExecRequest:
 
 
 def _timestamp(epoch):
-    """As ansible.builtin.command prints them: local time with microseconds."""
-    import datetime
-    return datetime.datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S.%f")
+    """As ansible.builtin.command prints them: local time with microseconds (datetime costs milliseconds)."""
+    whole, fraction = divmod(int(round(epoch * 1e6)), 1000000)
+    return "%s.%06d" % (time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(whole)), fraction)
 
 
 def _delta(seconds):
-    import datetime
-    return str(datetime.timedelta(seconds=seconds))
+    """As str(datetime.timedelta) prints a duration under a day: H:MM:SS.ffffff."""
+    microseconds = int(round(seconds * 1e6))
+    whole, fraction = divmod(microseconds, 1000000)
+    return "%d:%02d:%02d.%06d" % (whole // 3600, whole // 60 % 60, whole % 60, fraction)
 
 
 class _Entry:

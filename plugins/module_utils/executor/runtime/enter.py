@@ -32,6 +32,8 @@ SI_KERNEL = 0x80
 _WAKE_SECONDS = 1.0
 # The first line the entering process reports once the command is forked and waits for the go.
 FORKED = "forked\n"
+# Not dumpable: processes of the workload may not ptrace it or open its /proc/PID/exe (the host's python).
+PR_SET_DUMPABLE = 4
 
 
 def join_cgroups(cgroup_dirs):
@@ -112,6 +114,7 @@ def enter_and_run(exec_spec, joins, root_fd, cgroup_dirs, stdio_fds, report_fd, 
         # Only 0, 1 and 2 may reach the command: a caller's descriptor of a host directory is a way out.
         close_all_except(set(joins.values()) | {root_fd, report_fd, go_fd})
         libc.set_process_name("nsfleet-exec")
+        libc.prctl(PR_SET_DUMPABLE, 0)
         join_cgroups(cgroup_dirs)
         join_namespaces(joins)
         enter_root(root_fd, exec_spec["cwd"])

@@ -98,37 +98,45 @@ class LogCopier:
         self.log = bounded_log
         self.read_fd = None
         self.write_fd = None
-        self.thread = None
+        self.running = None  # a lock held while the thread copies
 
     def start(self):
-        import threading  # only supervisors copy logs
+        # _thread, not threading: a supervisor lives as long as its workload, and threading costs memory.
+        import _thread
 
         self.read_fd, self.write_fd = os.pipe2(os.O_CLOEXEC)
-        previous = threading.stack_size(_THREAD_STACK_BYTES)
+        self.running = _thread.allocate_lock()
+        self.running.acquire()
+        previous = _thread.stack_size(_THREAD_STACK_BYTES)
         try:
-            self.thread = threading.Thread(target=self._copy, name="nsfleet-log", daemon=True)
-            self.thread.start()
+            _thread.start_new_thread(self._copy, ())
         finally:
-            threading.stack_size(previous)
+            _thread.stack_size(previous)
         return self.write_fd
 
     def _copy(self):
-        while True:
-            try:
-                chunk = os.read(self.read_fd, _CHUNK)
-            except OSError:
-                return
-            if not chunk:
-                return
-            try:
-                self.log.write(chunk)
-            except OSError:
-                pass  # a full disk drops output; it must not stop the reading, or the workload would block
+        try:
+            while True:
+                try:
+                    chunk = os.read(self.read_fd, _CHUNK)
+                except OSError:
+                    return
+                if not chunk:
+                    return
+                try:
+                    self.log.write(chunk)
+                except OSError:
+                    pass  # a full disk drops output; it must not stop the reading, or the workload would block
+        finally:
+            self.running.release()
+
+    def is_copying(self):
+        return self.running is not None and self.running.locked()
 
     def close(self, drain_seconds=DRAIN_SECONDS):
         """Close our write end and copy what is left; bounded, as a daemon the workload left may hold the pipe."""
         if self.write_fd is not None:
             os.close(self.write_fd)
             self.write_fd = None
-        if self.thread is not None:
-            self.thread.join(drain_seconds)
+        if self.running is not None and self.running.acquire(timeout=drain_seconds):
+            self.running.release()

@@ -53,5 +53,9 @@ def test_cgroup_dirs_come_from_the_state_when_it_records_them():
 
 
 def test_timestamps_look_like_the_command_modules():
-    assert execution._delta(1.5) == "0:00:01.500000"
-    assert len(execution._timestamp(0)) == len("1970-01-01 00:00:00.000000")
+    import datetime
+    for seconds in (0.0048, 1.5, 61.25, 3725.000001):
+        assert execution._delta(seconds) == str(datetime.timedelta(seconds=seconds))
+    assert execution._delta(1.5) == "0:00:01.500000" and execution._delta(3725.000001) == "1:02:05.000001"
+    moment = 1700000000.123456
+    assert execution._timestamp(moment) == datetime.datetime.fromtimestamp(moment).strftime("%Y-%m-%d %H:%M:%S.%f")

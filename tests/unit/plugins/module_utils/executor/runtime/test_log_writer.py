@@ -55,4 +55,4 @@ def test_the_copier_copies_until_every_writer_closed(tmp_path):
     write_fd = copier.start()
     os.write(write_fd, b"hello\n")
     copier.close()
-    assert open(path, "rb").read() == b"hello\n" and not copier.thread.is_alive()
+    assert open(path, "rb").read() == b"hello\n" and not copier.is_copying()
