@@ -232,7 +232,7 @@ class _Execution:
         self.timeout = timeout
         self.capture = capture
         self.stdin_fd = stdin_fd
-        self.output = {}  # fd -> bytearray, when capturing
+        self.output = {}  # "stdout"/"stderr" -> bytearray, when capturing
         self.timed_out = False
         self.ns_pid = None
         self.pipe_names = {}
@@ -289,6 +289,12 @@ class _Execution:
             first = self._receive_line(report_read)
             if first != enter.FORKED:
                 os.close(go_write)
+                # It reported a failure and is exiting, or is stuck in set-up: either way, end it.
+                termination.kill_descendants(pid)
+                try:
+                    os.kill(pid, signals.SIGKILL)
+                except ProcessLookupError:
+                    pass
                 os.waitpid(pid, 0)
                 for fd in pipes:
                     os.close(fd)
