@@ -103,8 +103,61 @@ options:
       - Namespace type (V(pid), V(mount), V(uts), V(ipc), V(net), V(cgroup)) to V(private), V(host),
         V(workload:<name>) (share another workload's, like C(docker run --pid=container:<name>)) or V(path:<file>)
         (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
-      - V(pid) and V(mount) default to V(private), the others to V(host). V(user) accepts only V(host) for now.
+      - V(pid) and V(mount) default to V(private), the others to V(host).
+      - V(user=private) gives the workload a user namespace of its own, mapped by O(uid_map) and O(gid_map);
+        root inside is an unprivileged uid on the host. It is entered after every other namespace and mount is
+        made, so those stay the host's and the workload's root cannot change them (no mounts, no hostname,
+        no network set-up, no ports below 1024 in a private V(net)). V(user=workload:<name>) and
+        V(user=path:<file>) join an existing one and run as its uid 0.
     type: dict
+  uid_map:
+    description:
+      - With V(user=private) in O(namespaces), the user namespace's uid map; lines must not overlap, inside or
+        outside, and uid 0 inside must be mapped. At most 340 lines.
+      - Default, when V(user=private) in O(namespaces) and no map is given, one line with C(inside=0), C(outside=100000),
+        C(count=65536); root inside is uid 100000 on the host, the same range for every workload, like Docker's C(userns-remap),
+        so a rootfs can be C(chown)ed to it once. Give each workload its own range to keep them apart.
+      - Files in O(rootfs) must be owned by mapped ids to be writable by the workload; ids outside the map
+        show as 65534 inside. Without a rootfs, the workload reads the host's files as that unprivileged uid.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
+  gid_map:
+    description:
+      - As O(uid_map), for group ids; the same default.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
   readonly_rootfs:
     description:
       - Make the root filesystem read-only, like C(docker run --read-only). With O(rootfs) that is the rootfs;
@@ -146,11 +199,57 @@ options:
     type: str
     choices: ['no', on-failure, always]
     default: 'no'
+  limits:
+    description:
+      - Resource limits, applied through the workload's own cgroup (cgroup v2, or the v1 C(memory), C(pids) and
+        C(cpu) controllers on v1 and hybrid hosts; the executor detects which at run time).
+      - Every process of the workload is in the cgroup from its first instruction, and O(state=absent) kills what is
+        left in it and removes it.
+      - A workload killed by the OOM killer exits with code V(137) and reports RV(workload.oom_killed=true); its
+        O(restart_policy) applies.
+      - A change of limits recreates the workload, like any change of the spec.
+    type: dict
+    suboptions:
+      memory:
+        description:
+          - Memory limit, in bytes or with a unit as in C(docker run --memory), for example V(512m) or V(1g); at
+            least V(6m).
+        type: str
+      memory_swap:
+        description:
+          - Memory and swap together, as in C(docker run --memory-swap); V(-1) for unlimited swap. Needs
+            O(limits.memory).
+          - Unlike Docker, left unset it means no swap at all, so an allocation past O(limits.memory) is an OOM kill.
+        type: str
+      pids:
+        description:
+          - The most processes and threads the workload may have at once (at least V(1)); its init counts.
+        type: int
+      cpu:
+        description:
+          - CPU time as a number of CPUs, as in C(docker run --cpus), for example V(0.5); at most the host's CPU count.
+        type: float
+      cpu_weight:
+        description:
+          - Relative CPU share when CPUs are contended, V(1) to V(10000), default V(100) (cgroup v2 C(cpu.weight);
+            on v1 it becomes C(cpu.shares), 100 being 1024).
+        type: int
+  cgroup_parent:
+    description:
+      - The cgroup under which the workload's own cgroup, C(<cgroup_parent>/<name>), is made, as an absolute path in
+        each hierarchy.
+      - By default V(/nsfleet) at the root of the hierarchies, beside systemd's slices, as Docker's C(cgroupfs) driver
+        puts C(/docker); systemd leaves cgroups it did not create alone. On a cgroup v2 host a parent must hold no
+        processes of its own; to stay inside systemd's tree, give a cgroup that systemd delegated (a unit with
+        C(Delegate=yes)) and that no process of the unit is in.
+      - With O(state_dir) other than V(/), the default is V(/nsfleet-<crc32 of the state dir>), so several state dirs
+        on one host never share a cgroup.
+    type: str
   log_max_size:
     description:
       - The size past which the workload's log (its stdout and stderr, in C(<state_dir>/var/log/nsfleet/<name>.log))
         is rotated, in bytes or with a V(k), V(m), V(g) or V(t) suffix (binary units), from V(4k) to V(1t).
-      - The supervisor checks it every second, so a log may pass it by what the workload writes in a second.
+      - No log file passes it; a workload that writes faster than the disk takes waits for its supervisor.
       - The executor's default is V(10m).
     type: str
   log_max_files:
@@ -262,6 +361,27 @@ workload:
       type: dict
       returned: always
       sample: {pid: "pid:[4026532207]", mnt: "mnt:[4026532206]"}
+    user_namespace:
+      description: The uid and gid maps in force, while it runs; the host's own user namespace maps
+        V(0 0 4294967295).
+      type: dict
+      returned: always
+      sample: {uid_map: [{inside: 0, outside: 100000, count: 65536}], gid_map: [{inside: 0, outside: 100000, count: 65536}]}
+    oom_killed:
+      description: Whether the OOM killer killed a process of the workload's last run (reset at each start).
+      type: bool
+      returned: always
+      sample: false
+    cgroup:
+      description:
+        - The workload's cgroup, V(null) when none could be made (a host without usable cgroups runs workloads
+          without limits all the same).
+        - C(version) is V(2) (unified) or V(1) (v1 or hybrid host); C(dirs) maps V(unified), or each v1 controller,
+          to the absolute directory.
+      type: dict
+      returned: always
+      sample: {version: 1, path: /nsfleet/web, dirs: {memory: /sys/fs/cgroup/memory/nsfleet/web,
+               pids: /sys/fs/cgroup/pids/nsfleet/web}}
     processes:
       description: The PID mapping, every process visible in the workload's PID namespace.
       type: list

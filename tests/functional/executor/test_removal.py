@@ -43,6 +43,17 @@ def test_rm_keep_logs_keeps_only_the_log(nsfleet):
     assert open(log).read() == "hello\n"
 
 
+def test_rm_removes_what_a_killed_create_left(nsfleet):
+    """A create killed before its spec was renamed into place leaves a temp file and no spec."""
+    spec_dir = os.path.join(nsfleet.state_dir, "var/lib/nsfleet/web")
+    os.makedirs(spec_dir)
+    with open(os.path.join(spec_dir, ".spec.json.4242.tmp"), "w") as half_written:
+        half_written.write('{"na')
+    nsfleet("rm", "web", check=False)
+    assert files_under(nsfleet.state_dir) == []
+    assert not os.path.exists(spec_dir)
+
+
 @pytest.mark.parametrize("verb", ["start", "stop", "restart", "inspect", "ps"])
 def test_a_missing_workload_is_exit_3_and_leaves_nothing(nsfleet, verb):
     result = nsfleet(verb, "ghost", check=False)

@@ -100,36 +100,60 @@ def _parse_namespaces(items):
     return dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in items))
 
 
+def _parse_id_map(items):
+    """'INSIDE:OUTSIDE:COUNT' lines; anything else goes to the validator as it is, which names the flaw."""
+    lines = []
+    for text in items:
+        parts = text.split(":")
+        if len(parts) == 3 and all(part.isdigit() for part in parts):
+            text = dict(zip(("inside", "outside", "count"), (int(part) for part in parts)))
+        lines.append(text)
+    return lines
+
+
 # How a ``run`` flag's parsed value becomes the spec field's value; the rest pass as they are.
 _FROM_CLI = {
     "env": _parse_env,
     "mounts": lambda items: [_parse_mount(text) for text in items],
     "namespaces": _parse_namespaces,
+    "uid_map": _parse_id_map,
+    "gid_map": _parse_id_map,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
 }
 
 
 def _run_field_options():
-    """``nsfleet run``'s spec flags, one per spec field that has ``cli`` in the schema."""
+    """``nsfleet run``'s spec flags, one per spec field (or sub-option, like limits.memory) with ``cli``."""
     from ..spec.schema import FIELDS
-    return tuple(Option(field.cli, field.name, field.cli_kind, metavar=field.cli_metavar, help_text=field.cli_help,
-                        choices=field.choices) for field in FIELDS if field.cli)
+    options = []
+    for field in FIELDS:
+        for dest, flagged in [(field.name, field)] + [("%s.%s" % (field.name, sub.name), sub)
+                                                      for sub in (field.options if field.type == "dict" else None) or ()]:
+            if flagged.cli:
+                options.append(Option(flagged.cli, dest, flagged.cli_kind, metavar=flagged.cli_metavar,
+                                      help_text=flagged.cli_help, choices=flagged.choices))
+    return tuple(options)
 
 
 def spec_from_run_args(args):
-    from ..spec.schema import FIELDS
+    from ..spec.schema import FIELDS_BY_NAME
     raw = {"command": args["remainder"]}
-    for field in FIELDS:
-        value = args.get(field.name) if field.cli else None
-        if value in (None, [], ""):
+    for dest, value in sorted(args.items()):
+        name, _dot, sub_name = dest.partition(".")  # "limits.memory": a sub-option's flag
+        field = FIELDS_BY_NAME.get(name)
+        if field is None or value in (None, [], ""):
             continue
-        raw[field.name] = _FROM_CLI.get(field.name, lambda given: given)(value)
+        if sub_name:
+            raw.setdefault(name, {})[sub_name] = value
+        elif field.cli:
+            raw[name] = _FROM_CLI.get(name, lambda given: given)(value)
     raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
 
 def cmd_run(context, args):
+    from ..host import cgroups
     from ..runtime.joins import open_joined
     from ..spec.validate import validate
     from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
@@ -153,9 +177,17 @@ def cmd_run(context, args):
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
-    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False)
+    # A one-shot run keeps no state, so a cgroup only when a limit needs one (and it goes with the run).
+    cgroup = cgroups.for_workload(spec, store.root) if keep_state or spec["limits"] else None
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
+                            cgroup=cgroup)
     failures = []
-    code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    try:
+        code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    finally:
+        if cgroup is not None and not keep_state:
+            cgroup.remove()
+            cgroups.remove_default_parent(cgroup, spec, store.root)
     if failures and failures[0]:
         sys.stderr.write("nsfleet: %s\n" % failures[0])
     if keep_state and args["rm"]:

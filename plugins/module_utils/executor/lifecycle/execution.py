@@ -21,7 +21,7 @@ import os
 import select
 import time
 
-from ..host import handshake, libc, procfs, signals, termination
+from ..host import cgroups, handshake, libc, procfs, signals, termination
 from ..host.identity import ProcessIdentity
 from ..runtime import enter
 from ..runtime.init import exit_code
@@ -107,13 +107,12 @@ class _Entry:
         self.name = name
         self.spec = observation.spec
         self.init = observation.init
-        self.cgroup_dirs = _cgroup_dirs(store.read_state(name) or {})
+        self.cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
         self.joins = {}
         self.root_fd = None
         try:
             self.joins = open_joined(store, {"namespaces": dict(
                 (kind.name, "workload:" + name) for kind in NAMESPACE_KINDS)})
-            self._drop_own_user_namespace()
             self.root_fd = self._open_root()
         except JoinError:
             self.close()
@@ -121,12 +120,6 @@ class _Entry:
         except BaseException:
             self.close()
             raise
-
-    def _drop_own_user_namespace(self):
-        """setns into our own user namespace fails (EINVAL): join it only when the workload has another."""
-        user_fd = self.joins.get("user")
-        if user_fd is not None and os.fstat(user_fd).st_ino == os.stat("/proc/self/ns/user").st_ino:
-            os.close(self.joins.pop("user"))
 
     def _open_root(self):
         pidfd = self.init.open_pidfd()
@@ -152,12 +145,6 @@ class _Entry:
                 os.close(fd)
         self.joins = {}
         self.root_fd = None
-
-
-def _cgroup_dirs(state):
-    """The workload's cgroup dirs as its state records them (absent: it has none of its own)."""
-    dirs = ((state.get("cgroup") or {}).get("dirs") or {}).values()
-    return sorted(set(directory for directory in dirs if isinstance(directory, str) and directory.startswith("/")))
 
 
 def _exec_spec(spec, request):
@@ -277,7 +264,7 @@ class _Execution:
                     os.close(report_read)
                     os.close(go_write)
                     enter.enter_and_run(self.exec_spec, self.entry.joins, self.entry.root_fd,
-                                        self.entry.cgroup_dirs, stdio, report_write, go_read)
+                                        self.entry.cgroup, stdio, report_write, go_read)
             finally:
                 libc.setns(own_pidns, libc.CLONE_NEWPID)
         finally:

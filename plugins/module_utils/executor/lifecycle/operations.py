@@ -10,7 +10,7 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import signals, termination
+from ..host import cgroups, signals, termination
 from ..host.descriptors import close_all_except
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
@@ -106,19 +106,35 @@ class Workloads:
 
     def remove(self, name, force=False, keep_logs=False):
         """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""
-        if not self.store.exists(name) and not os.path.exists(self.store.lock_path(name)):
+        if not self.store.has_traces(name):
             return False  # nothing to remove, and nothing to make for it (an rm racing a create comes first)
         with self.store.lock(name) as lock:
             observation = observe.observe(self.store, name)
             if observation is not None:
                 self._remove_locked(observation, force, keep_logs)
+            else:
+                self.store.remove(name, keep_logs)  # what a create killed before its spec was in place left
             lock.discard()
             return observation is not None
 
     def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:
             self._stop_locked(observation, force)
+        self._remove_cgroup(observation)
         self.store.remove(observation.name, keep_logs)
+
+    def _remove_cgroup(self, observation):
+        """Kill what is left in the workload's cgroup and remove it: the recorded one, and the one its spec
+        names (a supervisor killed before it recorded its cgroup still made it)."""
+        recorded = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+        named = cgroups.for_workload(observation.spec, self.store.root)
+        for cgroup in (recorded, named):
+            if cgroup is not None:
+                try:
+                    cgroup.remove()
+                except cgroups.CgroupError as error:
+                    raise OperationError("workload %r: %s" % (observation.name, error))
+                cgroups.remove_default_parent(cgroup, observation.spec, self.store.root)
 
     def _stop_locked(self, observation, force):
         """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
@@ -142,6 +158,9 @@ class Workloads:
             termination.kill_workload(init_identity, owns_pidns)
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
                 raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
+            recorded_cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+            if recorded_cgroup is not None:
+                recorded_cgroup.kill_all(STOP_GRACE_SECONDS)  # what its supervisor would have killed
             self._record_stopped(observation.name)
         elif (self.store.read_state(observation.name) or {}).get("status") == "running":
             self._record_stopped(observation.name)

@@ -132,6 +132,12 @@ class StateStore:
     def exists(self, name):
         return os.path.isfile(self.spec_path(name))
 
+    def has_traces(self, name):
+        """Whether anything of ``name`` is on disk: its lock, or its spec or state directory, even a
+        half-written one (a create killed before its spec was renamed into place leaves a temp file)."""
+        paths = (self.lock_path(name), os.path.dirname(self.spec_path(name)), os.path.dirname(self.state_path(name)))
+        return any(os.path.exists(path) for path in paths)
+
     def read_spec(self, name):
         """The stored spec, brought to this release's version (None when there is none)."""
         stored = read_json(self.spec_path(name))

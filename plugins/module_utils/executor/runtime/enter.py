@@ -4,7 +4,10 @@
 """Entering a running workload: its cgroup, each of its namespaces and its root; then the command.
 
 The caller joins the workload's PID namespace for its children and forks;
-the child (``enter_and_run``, already a process inside) enters the rest and
+the child (``enter_and_run``, already a process inside) enters its cgroup
+first (before it can fork), then the other namespaces and the root with the
+host's privilege, and its user namespace last, as the workload's own set-up
+does (what was made before belongs to the host's user namespace); then it
 forks again, so the command has a PID inside and this process stays its
 subreaper: a timeout can then kill the whole tree it made. The command itself
 is exec'd by ``command.exec_command``, the same final step as the workload's
@@ -23,7 +26,7 @@ import stat
 
 from ..host import handshake, libc, signals
 from ..host.descriptors import close_all_except
-from ..security import paths
+from ..security import paths, userns
 from . import command, init
 from .namespaces import CLONE_FLAGS, JOIN_ORDER
 
@@ -36,19 +39,9 @@ FORKED = "forked\n"
 PR_SET_DUMPABLE = 4
 
 
-def join_cgroups(cgroup_dirs):
-    """Move this process into each cgroup dir the workload's state records ("0" is the writer)."""
-    for directory in cgroup_dirs:
-        procs = os.open(os.path.join(directory, "cgroup.procs"), os.O_WRONLY | os.O_CLOEXEC)
-        try:
-            os.write(procs, b"0")
-        finally:
-            os.close(procs)
-
-
 def join_namespaces(joins):
-    """The user namespace first (it grants the rights to join the others), then the rest, mount last."""
-    for nstype in ("user",) + JOIN_ORDER:
+    """Every namespace but the user one, mount last, with the host's privilege."""
+    for nstype in JOIN_ORDER:
         if nstype in joins:
             libc.setns(joins[nstype], CLONE_FLAGS[nstype])
 
@@ -101,7 +94,7 @@ def _wait_for_go(go_fd):
     os._exit(127)
 
 
-def enter_and_run(exec_spec, joins, root_fd, cgroup_dirs, stdio_fds, report_fd, go_fd):
+def enter_and_run(exec_spec, joins, root_fd, cgroup, stdio_fds, report_fd, go_fd):
     """In the caller's child, already in the workload's PID namespace. Never returns.
 
     Reports on ``report_fd`` (close-on-exec): FORKED once the command is
@@ -115,9 +108,12 @@ def enter_and_run(exec_spec, joins, root_fd, cgroup_dirs, stdio_fds, report_fd, 
         close_all_except(set(joins.values()) | {root_fd, report_fd, go_fd})
         libc.set_process_name("nsfleet-exec")
         libc.prctl(PR_SET_DUMPABLE, 0)
-        join_cgroups(cgroup_dirs)
+        if cgroup is not None:
+            cgroup.add_process(0)  # under the workload's limits before anything can fork
         join_namespaces(joins)
         enter_root(root_fd, exec_spec["cwd"])
+        if "user" in joins:
+            userns.join(joins["user"])  # nothing when the workload shares ours
         for fd in list(joins.values()) + [root_fd]:
             os.close(fd)
         init.block_signals()

@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import time
 
-from ..host import handshake, procfs, signals, termination
+from ..host import cgroups, handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
 from . import init, instance
 from .namespaces import NamespacePlan
@@ -113,7 +113,8 @@ def run_detached(store, name, report):
         output_fd = copier.start()
         supervisor = Supervisor(spec, StateRecorder(store, name),
                                 (os.open(os.devnull, os.O_RDONLY), output_fd, output_fd),
-                                lambda wanted: open_joined(store, wanted), detached=True)
+                                lambda wanted: open_joined(store, wanted), detached=True,
+                                cgroup=cgroups.for_workload(spec, store.root))
         try:
             supervisor.run(state.get("restart_count", 0), report.send)
         finally:
@@ -125,8 +126,11 @@ def run_detached(store, name, report):
 
 
 class Supervisor:
-    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached):
+    """``cgroup``: the workload's host.cgroups.Cgroup, made at each start (None: the host has no usable one)."""
+
+    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached, cgroup=None):
         self.spec = spec
+        self.cgroup = cgroup
         self.recorder = recorder
         self.stdio_fds = stdio_fds
         self.join_resolver = join_resolver
@@ -154,13 +158,34 @@ class Supervisor:
             restart_count += 1
             self.recorder.record(restart_count=restart_count)
 
+    def make_cgroup(self):
+        """The instance's cgroup, made and limited; None when the host offers none and no limit needs one."""
+        limits = self.spec.get("limits") or {}
+        if self.cgroup is None:
+            if limits:
+                raise cgroups.CgroupError("limits: this host mounts no cgroup hierarchy nsfleet can use")
+            return None
+        try:
+            self.cgroup.make(limits)
+            # An instance starts alone: the first process of one whose supervisor was killed
+            # before it could record it would otherwise live on beside it, unknown.
+            self.cgroup.kill_all()
+        except (OSError, cgroups.CgroupError) as error:
+            if limits:
+                raise cgroups.CgroupError("cgroup %s: %s" % (self.cgroup.path, error))
+            return None  # without limits a cgroup is a convenience: never the reason a workload cannot run
+        return self.cgroup
+
     def run_instance(self, on_started):
         plan = NamespacePlan(self.spec["namespaces"], {})
+        cgroup, oom_kills_before = None, 0
         try:
             plan.joins = self.join_resolver(self.spec)
+            cgroup = self.make_cgroup()
+            oom_kills_before = cgroup.oom_kills() if cgroup is not None else 0
             exit_record_fd = self.recorder.open_init_exit()
             try:
-                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd)
+                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd, cgroup)
             finally:
                 if exit_record_fd is not None:
                     os.close(exit_record_fd)
@@ -177,13 +202,18 @@ class Supervisor:
                 on_started({"error": failure})
             return None, failure
         self.recorder.record(status="running", init=identity.to_record(), exit_code=None, error=None,
-                             namespaces=procfs.namespace_ids(identity.pid),
+                             namespaces=procfs.namespace_ids(identity.pid), oom_killed=False,
+                             cgroup=cgroup.record() if cgroup is not None else None,
                              started_at=now_iso(), finished_at=None)
         if on_started:
             on_started({"init_host_pid": identity.pid})
         code = self.wait_instance(identity, plan.owns_pid_namespace())
+        oom_killed = False
+        if cgroup is not None:
+            oom_killed = cgroup.oom_kills() > oom_kills_before
+            cgroup.kill_all()  # what outlived init in a shared PID namespace dies with the instance
         self.recorder.record(status="stopped" if self.stop_requested else "exited",
-                             exit_code=code, finished_at=now_iso())
+                             exit_code=code, oom_killed=oom_killed, finished_at=now_iso())
         return code, None
 
     def wait_instance(self, identity, owns_pid_namespace):

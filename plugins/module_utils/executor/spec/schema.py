@@ -47,8 +47,7 @@ NAMESPACE_KINDS = (
     NamespaceKind("ipc", "ipc", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("net", "net", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("cgroup", "cgroup", "host", ALL_NAMESPACE_VALUES),
-    NamespaceKind("user", "user", "host", ("host",),
-                  refused="user namespaces are not supported yet: only 'host' is accepted"),
+    NamespaceKind("user", "user", "host", ALL_NAMESPACE_VALUES),
 )
 NAMESPACES = dict((kind.name, kind) for kind in NAMESPACE_KINDS)
 NAMESPACE_DEFAULTS = dict((kind.name, kind.default) for kind in NAMESPACE_KINDS)
@@ -90,12 +89,33 @@ TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "h
 RESTART_POLICIES = ("no", "on-failure", "always")
 LOG_MAX_SIZE_DEFAULT = 10 * 1024 * 1024
 
+# One line of a user namespace's uid_map or gid_map: ``count`` ids from ``inside`` map to ``outside`` on the host.
+ID_MAP_OPTIONS = (
+    Field("inside", "int", required=True),
+    Field("outside", "int", required=True),
+    Field("count", "int", required=True),
+)
+# With ``namespaces.user: private`` and no map: root inside is host uid 100000, never host root.
+# One fixed range, like Docker's userns-remap, so an operator can chown a rootfs to it once.
+DEFAULT_ID_MAP = ({"inside": 0, "outside": 100000, "count": 65536},)
+
 MOUNT_OPTIONS = (
     Field("src", "path"),
     Field("dest", "str", required=True),
     Field("type", "str", default="bind", module_default="bind", choices=MOUNT_TYPES),
     Field("readonly", "bool", default=False, module_default=False),
     Field("options", "str", default=""),
+)
+
+# ``limits``: Docker users' units; spec/limits.py parses them, host/cgroups.py applies them.
+LIMIT_OPTIONS = (
+    Field("memory", "str", cli=("--memory", "-m"), cli_metavar="SIZE", cli_help="memory limit, such as 512m or 1g"),
+    Field("memory_swap", "str", cli=("--memory-swap",), cli_metavar="SIZE",
+          cli_help="memory and swap together; -1: unlimited swap (default: no swap)"),
+    Field("pids", "int", cli=("--pids-limit",), cli_metavar="N", cli_help="most processes and threads at once"),
+    Field("cpu", "float", cli=("--cpus",), cli_metavar="CPUS", cli_help="CPU time, in CPUs, such as 0.5"),
+    Field("cpu_weight", "int", cli=("--cpu-weight",), cli_metavar="WEIGHT",
+          cli_help="relative CPU share, 1 to 10000 (default 100)"),
 )
 
 # Validation runs in this order: a field comes after the fields it depends on
@@ -108,6 +128,12 @@ FIELDS = (
     Field("namespaces", "dict", default=NAMESPACE_DEFAULTS, cli=("--ns",), cli_kind="append",
           cli_metavar="TYPE=VALUE", cli_help="%s = private|host|workload:NAME|path:FILE" % "|".join(
               kind.name for kind in NAMESPACE_KINDS)),
+    Field("uid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--uid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
+    Field("gid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--gid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
     Field("env", "dict", default={}, cli=("--env", "-e"), cli_kind="append", cli_metavar="KEY[=VALUE]",
           cli_help="environment variable; KEY alone passes this one's"),
     Field("command", "list", elements="str"),
@@ -129,6 +155,9 @@ FIELDS = (
           cli_help="then SIGKILL (default 10)"),
     Field("restart_policy", "str", default="no", module_default="no", choices=RESTART_POLICIES, cli=("--restart",),
           cli_metavar="POLICY", cli_help="no|on-failure|always (default no)"),
+    Field("limits", "dict", default={}, options=LIMIT_OPTIONS),
+    Field("cgroup_parent", "str", cli=("--cgroup-parent",), cli_metavar="PATH",
+          cli_help="where the workload's own cgroup is made (default /nsfleet)"),
     # The log's bound: a size (bytes, or with a k/m/g suffix) and how many files, the current one included.
     Field("log_max_size", "str", default=LOG_MAX_SIZE_DEFAULT, cli=("--log-max-size",), cli_metavar="SIZE",
           cli_help="rotate the log past SIZE (k, m, g; default 10m)"),

@@ -35,7 +35,8 @@ def test_a_good_request_is_normalised():
 
 
 def test_the_exec_spec_keeps_the_workloads_settings_unless_asked():
-    spec = {"user": {"uid": 5, "gid": 5}, "env": {"A": "1"}, "cwd": "/srv", "rootfs": None, "command": ["sleep"]}
+    spec = {"user": {"uid": 5, "gid": 5}, "env": {"A": "1"}, "cwd": "/srv", "rootfs": None, "command": ["sleep"],
+            "namespaces": {"user": "host"}, "uid_map": None, "gid_map": None}
     same = execution._exec_spec(spec, execution.ExecRequest(["id"]))
     assert same["user"] == {"uid": 5, "gid": 5} and same["cwd"] == "/srv" and same["command"] == ["id"]
     other = execution._exec_spec(spec, execution.ExecRequest(["id"], user="0:7", env={"B": "2"}, cwd="/"))
@@ -43,13 +44,6 @@ def test_the_exec_spec_keeps_the_workloads_settings_unless_asked():
     with pytest.raises(SpecError) as refused:
         execution._exec_spec(spec, execution.ExecRequest(["id"], user="no-such-user-here"))
     assert refused.value.param == "user"
-
-
-def test_cgroup_dirs_come_from_the_state_when_it_records_them():
-    assert execution._cgroup_dirs({}) == []
-    dirs = {"memory": "/sys/fs/cgroup/memory/x", "pids": "/sys/fs/cgroup/pids/x", "bad": "relative"}
-    state = {"cgroup": {"version": 1, "path": "/x", "dirs": dirs}}
-    assert execution._cgroup_dirs(state) == ["/sys/fs/cgroup/memory/x", "/sys/fs/cgroup/pids/x"]
 
 
 def test_timestamps_look_like_the_command_modules():
