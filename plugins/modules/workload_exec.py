@@ -14,10 +14,10 @@ version_added: 0.2.0
 description:
   - Run a command inside a running workload, as C(nsfleet exec) does on the host, and return what
     M(ansible.builtin.command) returns.
-  - The command joins every namespace of the workload (its user namespace first when it has its own, then IPC, UTS,
-    network, cgroup and mount), its cgroup when it has one, and its root. It joins the PID namespace and is forked
-    there, so it has a PID inside. It gets the workload's user, environment and confinement, like the workload's
-    own command.
+  - The command enters the workload's cgroup when it has one, joins every namespace of the workload (IPC, UTS,
+    network, cgroup and mount, then its user namespace when it has its own, last, as the workload's own command
+    did) and its root. It joins the PID namespace and is forked there, so it has a PID inside. It gets the
+    workload's user, environment and confinement, like the workload's own command.
   - Only its standard input, output and error reach the command; no other descriptor of the host does.
   - A workload that is not running is refused. A non-zero return code fails the task, unless the play says
     otherwise (for example with C(failed_when)).
