@@ -2,7 +2,8 @@
 
 Executor: start-to-exit latency of a namespaced /bin/true (median of many runs)
 for nsfleet, runc (busybox rootfs, PID and mount namespaces only) and
-unshare --pid --fork --mount-proc; then the memory of one idle workload.
+unshare --pid --fork --mount-proc; then the memory of one idle workload, and
+exec into it against nsenter -a.
 
 Agent: scrape time with ~2,000 processes in 50 PID namespaces and ~10,000 in
 200, against lsns -t pid -J and prometheus-process-exporter on the same
@@ -120,6 +121,13 @@ def bench_executor(workdir):
         row("supervisor (nsfleet-sup)", supervisor_kib / 1024, "MB")
         row("init (nsfleet-init, PID 1)", init_kib / 1024, "MB")
         row("supervisor + init", (supervisor_kib + init_kib) / 1024, "MB")
+        nsenter_ms = median_ms(["nsenter", "-t", str(init), "-a", "/bin/true"])
+        print("Exec of /bin/true into that running workload, median of %d runs (ratio to nsenter -a):" % RUNS)
+        row("nsfleet exec idle -- /bin/true", median_ms(nsfleet + ["exec", "idle", "--", "/bin/true"]), "ms",
+            nsenter_ms)
+        row("nsfleet exec --json idle -- /bin/true (the module's call)",
+            median_ms(nsfleet + ["exec", "--json", "idle", "--", "/bin/true"]), "ms", nsenter_ms)
+        row("nsenter -t INIT -a /bin/true", nsenter_ms, "ms", nsenter_ms)
     finally:
         subprocess.run(nsfleet + ["rm", "--force", "idle"], stdout=subprocess.DEVNULL, check=False)
 

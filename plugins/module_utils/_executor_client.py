@@ -63,10 +63,13 @@ class ExecutorClient:
             self.path = self.installed_path
         return self.path
 
-    def call(self, args, spec_document=None):
-        """Run ``nsfleet ARGS`` (one executor start); returns its JSON output."""
+    def call(self, args, spec_document=None, stdin_text=None):
+        """Run ``nsfleet ARGS`` (one executor start); returns its JSON output.
+
+        Its stdin: ``spec_document`` as JSON, or ``stdin_text`` as it is.
+        """
         argv = [sys.executable, "-IS", self.ensure(), "--state-dir", self.state_dir] + list(args)
-        data = None if spec_document is None else json.dumps(spec_document)
+        data = stdin_text if spec_document is None else json.dumps(spec_document)
         rc, stdout, stderr = self.module.run_command(argv, data=data, binary_data=True)
         if rc != 0:
             message = stderr.strip()

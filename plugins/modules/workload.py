@@ -293,6 +293,18 @@ options:
       - With O(state_dir) other than V(/), the default is V(/nsfleet-<crc32 of the state dir>), so several state dirs
         on one host never share a cgroup.
     type: str
+  log_max_size:
+    description:
+      - The size past which the workload's log (its stdout and stderr, in C(<state_dir>/var/log/nsfleet/<name>.log))
+        is rotated, in bytes or with a V(k), V(m), V(g) or V(t) suffix (binary units), from V(4k) to V(1t).
+      - No log file passes it; a workload that writes faster than the disk takes waits for its supervisor.
+      - The executor's default is V(10m).
+    type: str
+  log_max_files:
+    description:
+      - How many log files are kept, the current one included; V(1) keeps no rotated copy. From 1 to 100.
+      - The executor's default is V(3).
+    type: int
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.

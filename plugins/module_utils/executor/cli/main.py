@@ -4,9 +4,10 @@
 """The ``nsfleet`` command: what the modules call, and the runbook tool on a host.
 
 Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
-the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
+the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec, logs;
 ``rm`` of a missing workload is done, not an error); for ``run`` and
-``exec``, the command's own exit code once it started.
+``exec``, the command's own exit code once it started (``exec --json``
+exits 0 and puts the command's code in its JSON as ``rc``).
 Machine-readable output is JSON on stdout; errors go to stderr.
 
 ``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
@@ -316,18 +317,91 @@ def cmd_ns(context, args):
     if args["json"]:
         _print_json(namespaces)
         return 0
-    _print_line("%-24s %6s %9s  %s" % ("PIDNS", "PROCS", "INIT_PID", "WORKLOAD"))
+    _print_line("%-24s %6s %9s  %-16s %s" % ("PIDNS", "PROCS", "INIT_PID", "COMM", "WORKLOAD"))
     for entry in namespaces:
         indent = "  " * (entry["level"] or 0)
-        _print_line("%-24s %6d %9s  %s" % (indent + str(entry["pidns"]), entry["processes"],
-                                           entry["init_host_pid"] or "-", entry["workload"] or ""))
+        _print_line("%-24s %6d %9s  %-16s %s" % (indent + str(entry["pidns"]), entry["processes"],
+                                                 entry["init_host_pid"] or "-", entry["init_comm"] or "-",
+                                                 ",".join(entry["workloads"])))
     return 0
 
 
 def cmd_exec(context, args):
+    from ..lifecycle import execution
+
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
-    return context.workloads().exec_in(args["name"], args["remainder"])
+    timeout = None if args["timeout"] is None else _parse_number("--timeout", args["timeout"])
+    request = execution.ExecRequest(args["remainder"], user=args["user"], env=_parse_env(args["env"]),
+                                    cwd=args["cwd"], timeout=timeout, creates=args["creates"],
+                                    removes=args["removes"])
+    stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if args["no_stdin"] else 0
+    try:
+        result = execution.run(context.store, args["name"], request, capture=args["json"], stdin_fd=stdin_fd,
+                               check=args["check"])
+    finally:
+        if stdin_fd != 0:
+            os.close(stdin_fd)
+    if args["json"]:
+        _print_json(result)
+        return 0
+    if args["check"] or result.get("skipped"):
+        sys.stderr.write("nsfleet: exec: %s\n" % result["msg"])
+    elif result["timed_out"]:
+        sys.stderr.write("nsfleet: exec: killed after the timeout of %ss\n" % args["timeout"])
+    elif result["error"]:
+        sys.stderr.write("nsfleet: %s\n" % result["error"])
+    return result["rc"]
+
+
+def _parse_count(param, text):
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise SpecError(param, "must be a whole number of lines, got %r" % text)
+    return int(text)
+
+
+def cmd_logs(context, args):
+    from ..lifecycle import logs
+    from ..spec.validate import validate_name
+
+    name = validate_name(args["name"])
+    tail = _parse_count("--tail", args["tail"])
+    if args["json"] and args["follow"]:
+        raise SpecError("--follow", "cannot be combined with --json")
+    paths, size = logs.snapshot(context.store, name)
+    if args["json"]:
+        chunks = []
+        if tail is None:
+            logs.read_all(paths, size, chunks.append)
+        else:
+            chunks = logs.tail_lines(paths, size, tail)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        _print_json({"name": name, "log": text, "log_lines": text.splitlines(),
+                     "files": [path for path in paths if os.path.exists(path)]})
+        return 0
+    out = sys.stdout.buffer
+    try:
+        if tail is None:
+            logs.read_all(paths, size, out.write)
+        else:
+            for line in logs.tail_lines(paths, size, tail):
+                out.write(line)
+        out.flush()
+        if args["follow"]:
+            def write(data):
+                out.write(data)
+                out.flush()
+            logs.follow(context.store, name, write, size)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # The reader went away (| head): done. Point stdout at /dev/null so the exit flush cannot fail again.
+        null_fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null_fd, 1)
+        os.close(null_fd)
+    return 0
 
 
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
@@ -354,8 +428,22 @@ COMMANDS = (
         ("name?",)), cmd_inspect),
     (Command("ps", "Print a workload's PID mapping: host PID, PID inside, parent, command.", (_JSON,), ("name",)),
      cmd_ps),
-    (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
-             remainder="CMD [ARG...]"), cmd_exec),
+    (Command("exec", "Run a command inside a running workload's namespaces; exit with its exit code.", (
+        Option(("--user", "-u"), "user", metavar="USER", help_text="name, uid or uid:gid (default: the workload's)"),
+        Option(("--env", "-e"), "env", "append", metavar="KEY[=VALUE]", help_text="added to the workload's env"),
+        Option(("--cwd", "-w"), "cwd", metavar="DIR", help_text="inside the workload (default: its cwd)"),
+        Option(("--timeout",), "timeout", metavar="SECONDS", help_text="then kill everything the command started"),
+        Option(("--creates",), "creates", metavar="PATH", help_text="skip when PATH exists inside"),
+        Option(("--removes",), "removes", metavar="PATH", help_text="skip unless PATH exists inside"),
+        Option(("--no-stdin",), "no_stdin", "flag", help_text="stdin from /dev/null"),
+        Option(("--check",), "check", "flag", help_text="only say whether it would run; run nothing"),
+        Option(("--json",), "json", "flag", help_text="capture the output; print rc, stdout, stderr, PIDs as JSON"),
+    ), ("name",), remainder="CMD [ARG...]"), cmd_exec),
+    (Command("logs", "Print a workload's stdout and stderr, across its rotated log files.", (
+        Option(("--tail", "-n"), "tail", metavar="N", help_text="only the last N lines"),
+        Option(("--follow", "-f"), "follow", "flag", help_text="then print new output until the workload stops"),
+        Option(("--json",), "json", "flag", help_text="print {name, log, log_lines, files} as JSON"),
+    ), ("name",)), cmd_logs),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
 )
@@ -420,6 +508,6 @@ def _dispatch(handler, state_dir, args, bundle_path, prune_caches):
     except NoSuchWorkload as error:
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_NO_SUCH_WORKLOAD
-    except (RuntimeError, OSError) as error:  # OperationError, JoinError, LockTimeout: all say why
+    except (RuntimeError, OSError) as error:  # OperationError, JoinError, ExecError, LockTimeout: all say why
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_FAILED

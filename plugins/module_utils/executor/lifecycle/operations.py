@@ -10,16 +10,10 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import cgroups, handshake, signals, termination
+from ..host import cgroups, signals, termination
 from ..host.descriptors import close_all_except
-from ..runtime import command
-from ..runtime.init import exit_code
-from ..runtime.joins import JoinError, open_joined
-from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
-from ..security import confine
 from ..spec import validate as spec_module
-from ..spec.schema import NAMESPACE_KINDS
 from ..spec.validate import spec_hash
 from . import observe
 from .state import NoSuchWorkload
@@ -122,39 +116,6 @@ class Workloads:
                 self.store.remove(name, keep_logs)  # what a create killed before its spec was in place left
             lock.discard()
             return observation is not None
-
-    def exec_in(self, name, argv):
-        """Run ``argv`` inside a running workload's namespaces; returns its exit code."""
-        observation = self._require(name)
-        if not observation.init_alive:
-            raise OperationError("workload %r is not running" % name)
-        spec = dict(observation.spec, namespaces=dict(
-            (kind.name, "workload:" + name) for kind in NAMESPACE_KINDS if "workload" in kind.values))
-        try:
-            fds = open_joined(self.store, spec)
-        except JoinError as error:
-            raise OperationError(str(error))
-        plan = NamespacePlan(spec["namespaces"], fds)
-        cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
-        try:
-            confine.prepare(spec, self.store.filter_cache_dir)  # on the host side: nothing is loaded from inside the workload
-            plan.prepare_pid()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    confine.make_undumpable()  # before setns: the workload must not reach this Python
-                    if cgroup is not None:
-                        cgroup.add_process(0)  # under the workload's limits, before it can fork
-                    plan.enter_others()
-                    plan.enter_user()
-                    os.chdir("/")
-                except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-                    handshake.send(2, "nsfleet: exec: %s\n" % error)
-                    os._exit(127)
-                command.exec_command(dict(observation.spec, command=argv, cwd="/"), 2)
-        finally:
-            plan.close()
-        return exit_code(os.waitpid(pid, 0)[1])
 
     def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:

@@ -177,7 +177,10 @@ class StateStore:
         shutil.rmtree(os.path.dirname(self.state_path(name)), ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.spec_path(name)), ignore_errors=True)
         if not keep_logs:
-            _unlink_if_present(self.log_path(name))
+            from ..runtime.log_writer import rotated_paths
+
+            for path in [self.log_path(name)] + rotated_paths(self.log_path(name)):
+                _unlink_if_present(path)
 
     def lock(self, name, timeout=60.0):
         return WorkloadLock(self.lock_path(name), timeout)

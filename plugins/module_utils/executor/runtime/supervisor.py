@@ -102,18 +102,25 @@ def run_detached(store, name, report):
     """
     try:
         from .joins import open_joined
+        from .log_writer import BoundedLog, LogCopier
         from ..host.libc import set_process_name
 
         set_process_name("nsfleet-sup")
         spec = store.read_spec(name)
         state = store.read_state(name) or {}
-        log_fd = store.open_log(name)
+        init.block_signals()  # before the log's thread starts, so it inherits the mask
+        copier = LogCopier(BoundedLog(store.log_path(name), lambda: store.open_log(name), spec["log_max_size"],
+                                      spec["log_max_files"]))
+        output_fd = copier.start()
         supervisor = Supervisor(spec, StateRecorder(store, name),
-                                (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
+                                (os.open(os.devnull, os.O_RDONLY), output_fd, output_fd),
                                 lambda wanted: open_joined(store, wanted), detached=True,
                                 cgroup=cgroups.for_workload(spec, store.root),
                                 filter_cache_dir=store.filter_cache_dir)
-        supervisor.run(state.get("restart_count", 0), report.send)
+        try:
+            supervisor.run(state.get("restart_count", 0), report.send)
+        finally:
+            copier.close()
         return 0
     except BaseException as error:  # noqa: B902 - the starter waits for a word either way
         report.fail(error)

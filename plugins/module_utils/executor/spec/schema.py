@@ -87,6 +87,8 @@ MOUNT_FLAG_OPTIONS = ("ro", "nosuid", "nodev", "noexec")
 MOUNT_NEUTRAL_OPTIONS = ("rw", "suid", "dev", "exec", "bind", "rbind")
 TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol")
 RESTART_POLICIES = ("no", "on-failure", "always")
+LOG_MAX_SIZE_DEFAULT = 10 * 1024 * 1024
+
 SECCOMP_BUILTIN = ("default", "unconfined")
 
 CAPABILITIES_OPTIONS = (
@@ -174,6 +176,11 @@ FIELDS = (
     Field("limits", "dict", default={}, options=LIMIT_OPTIONS),
     Field("cgroup_parent", "str", cli=("--cgroup-parent",), cli_metavar="PATH",
           cli_help="where the workload's own cgroup is made (default /nsfleet)"),
+    # The log's bound: a size (bytes, or with a k/m/g suffix) and how many files, the current one included.
+    Field("log_max_size", "str", default=LOG_MAX_SIZE_DEFAULT, cli=("--log-max-size",), cli_metavar="SIZE",
+          cli_help="rotate the log past SIZE (k, m, g; default 10m)"),
+    Field("log_max_files", "int", default=3, cli=("--log-max-files",), cli_metavar="N",
+          cli_help="log files kept, the current one included (default 3)"),
 )
 FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
 KNOWN_KEYS = tuple(field.name for field in FIELDS)

@@ -34,6 +34,11 @@ MAX_ID = 4294967294
 MAX_ID_MAP_LINES = 340
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
 MAX_STOP_TIMEOUT_SECONDS = 86400
+# The log's bounds: a size a rotation copy can handle, and a number of files.
+MIN_LOG_SIZE = 4096
+MAX_LOG_SIZE = 1 << 40
+MAX_LOG_FILES = 100
+_SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 class SpecError(ValueError):
@@ -511,6 +516,42 @@ class _Validator:
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+    @staticmethod
+    def log_max_size(value, _spec):
+        size = parse_size(value)
+        if size is None or not MIN_LOG_SIZE <= size <= MAX_LOG_SIZE:
+            raise SpecError("log_max_size", "must be a size from 4k to 1t (bytes, or with a k, m, g or t suffix), "
+                                            "got %r" % (value,))
+        return size
+
+    @staticmethod
+    def log_max_files(value, _spec):
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOG_FILES:
+            raise SpecError("log_max_files", "must be a whole number from 1 to %d, got %r" % (MAX_LOG_FILES, value))
+        return value
+
+
+def parse_size(value):
+    """10485760, "10485760", "10m", "10M", "10MiB" -> bytes (binary units); None when it is no size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    for suffix in ("ib", "b"):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[:-len(suffix)]
+            break
+    multiplier = 1
+    if text[-1:] in _SIZE_UNITS:
+        multiplier = _SIZE_UNITS[text[-1]]
+        text = text[:-1]
+    return int(text) * multiplier if text.isdigit() else None
 
 
 def _id_map_line(param, entry):

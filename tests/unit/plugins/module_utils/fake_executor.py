@@ -14,6 +14,8 @@ import json
 # The executor's exit codes (cli/main.py).
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NO_SUCH_WORKLOAD = 1, 2, 3
 MUTATING_VERBS = ("create", "start", "stop", "restart", "rm")
+# Verbs whose stdin is not a JSON spec (exec feeds it to the command).
+RAW_STDIN_VERBS = ("exec",)
 
 
 class ModuleExit(Exception):
@@ -36,6 +38,10 @@ class FakeExecutor:
         self.workloads = {}
         self.calls = []
         self.fail_verbs = set()
+        self.exec_calls = []
+        self.logs = {}  # name -> lines, for the logs verb
+        self.exec_rc = 0
+        self.existing_paths = set()
 
     def add(self, name, status="running", **spec):
         spec = dict({"name": name, "command": ["/bin/sleep", "1000"]}, **spec)
@@ -65,11 +71,14 @@ class FakeExecutor:
             return EXIT_FAILED, "", "nsfleet: %s failed on purpose\n" % verb
         handler = getattr(self, "do_" + verb)
         try:
-            return 0, json.dumps(handler(args[1:], None if data is None else json.loads(data))), ""
+            document = data if data is None or verb in RAW_STDIN_VERBS else json.loads(data)
+            return 0, json.dumps(handler(args[1:], document)), ""
         except KeyError as missing:
             return EXIT_NO_SUCH_WORKLOAD, "", "nsfleet: workload %s does not exist\n" % missing
         except ValueError as bad:
             return EXIT_BAD_INPUT, "", "nsfleet: %s\n" % bad
+        except RuntimeError as failed:
+            return EXIT_FAILED, "", "nsfleet: %s\n" % failed
 
     def validated(self, raw):
         if raw.get("command") == ["bad"]:
@@ -110,6 +119,39 @@ class FakeExecutor:
     def do_restart(self, args, _document):
         self.workloads[args[0]]["status"] = "running"
         return dict(self.workload_object(args[0]), changed=True)
+
+    def do_exec(self, args, stdin):
+        """Runs nothing: answers with the argv it got, the stdin as stdout, and ``exec_rc`` as rc."""
+        options, command = args[:args.index("--")], args[args.index("--") + 1:]
+        name = options[-1]
+        if self.workloads[name]["status"] != "running":
+            raise RuntimeError("workload %r is not running (status: %s); start it first"
+                               % (name, self.workloads[name]["status"]))
+        self.exec_calls.append({"options": options[:-1], "command": command, "stdin": stdin})
+        skipped = "--creates" in options and options[options.index("--creates") + 1] in self.existing_paths
+        if skipped or "--check" in options:
+            return {"rc": 0 if skipped else None, "skipped": skipped, "msg": "skipped" if skipped else "would run",
+                    "stdout": "", "stderr": "", "timed_out": False, "cmd": command}
+        timed_out = "--timeout" in options and self.exec_rc == 137
+        return {"rc": self.exec_rc, "stdout": stdin or "", "stderr": "", "timed_out": timed_out, "skipped": False,
+                "host_pid": 4300, "ns_pid": 7, "start": "s", "end": "e", "delta": "d", "error": None, "cmd": command}
+
+    def do_logs(self, args, _document):
+        options, name = args[:-1], args[-1]
+        lines = self.logs[name]
+        if "--tail" in options:
+            count = int(options[options.index("--tail") + 1])
+            lines = lines[-count:] if count else []
+        return {"name": name, "log": "".join(line + "\n" for line in lines), "log_lines": list(lines),
+                "files": ["/var/log/nsfleet/%s.log" % name]}
+
+    def do_ns(self, args, _document):
+        assert args == ["--json"], args
+        return [{"pidns": 4026531836, "parent": None, "level": 0, "processes": 100, "init_host_pid": 1,
+                 "init_comm": "systemd", "workloads": [], "workload": None}] + [
+            {"pidns": 4026532200 + index, "parent": 4026531836, "level": 1, "processes": 2, "init_host_pid": 4242,
+             "init_comm": "nsfleet-init", "workloads": [name], "workload": name}
+            for index, name in enumerate(sorted(self.workloads)) if self.workloads[name]["status"] == "running"]
 
     def do_rm(self, args, _document):
         names = [arg for arg in args if not arg.startswith("-")]

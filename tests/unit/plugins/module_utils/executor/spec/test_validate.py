@@ -244,3 +244,26 @@ def test_cwd_is_resolved_inside_the_rootfs(tmp_path, rootfs):
     assert check({"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/escape"})["cwd"] == "/data/escape"
     os.symlink("/usr/share", os.path.join(str(rootfs), "data", "host"))  # exists on the host, not inside
     fails_on("cwd", {"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/host"})
+
+
+def test_log_bounds_normalise_and_their_defaults_leave_the_hash_alone():
+    base = {"name": "web", "command": ["/bin/true"]}
+    spec = validate(base, lambda name: False)
+    assert (spec["log_max_size"], spec["log_max_files"]) == (10 * 1024 * 1024, 3)
+    for same in ({"log_max_size": "10m"}, {"log_max_size": "10MiB"}, {"log_max_size": 10485760},
+                 {"log_max_files": "3"}):
+        assert spec_hash(validate(dict(base, **same), lambda name: False)) == spec_hash(spec)
+    other = validate(dict(base, log_max_size="1g", log_max_files=5), lambda name: False)
+    assert (other["log_max_size"], other["log_max_files"]) == (1 << 30, 5)
+    assert spec_hash(other) != spec_hash(spec)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("log_max_size", "10x"), ("log_max_size", "1k"), ("log_max_size", -5), ("log_max_size", True),
+    ("log_max_size", "2t"), ("log_max_size", [1]), ("log_max_files", 0), ("log_max_files", 101),
+    ("log_max_files", "two"), ("log_max_files", 1.5), ("log_max_files", False),
+])
+def test_bad_log_bounds(field, value):
+    with pytest.raises(SpecError) as refused:
+        validate({"name": "web", "command": ["/bin/true"], field: value}, lambda name: False)
+    assert refused.value.param == field
