@@ -146,6 +146,13 @@ options:
     type: str
     choices: ['no', on-failure, always]
     default: 'no'
+  labels:
+    description:
+      - Metadata, name to value, for selecting workloads; M(nsfleet.pidns.workloads) prunes by them.
+      - Names are letters, digits, V(_), V(.), V(-) and V(/), at most 63 characters; values are strings of one line.
+      - Labels are not part of the spec hash. Changing only them stores the new labels and leaves the workload
+        running as it is.
+    type: dict
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.

@@ -9,7 +9,9 @@ the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
 ``exec``, the command's own exit code once it started.
 Machine-readable output is JSON on stdout; errors go to stderr.
 
-``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
+``apply`` and ``restore`` print {"changed", "failed": [names], "results":
+[{name, action, changed, failed, msg, workload, before}]} and exit 1 when a
+workload failed (the others are done). ``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
 in one executor start: {"workload": the object or null, "spec": the spec
 validated and normalised, "spec_hash": its hash}. ``inspect --all`` prints
 every workload object, with processes.
@@ -54,16 +56,16 @@ def _print_line(text):
     sys.stdout.write(text + "\n")
 
 
-def _read_spec(source):
+def _read_spec(source, param="--spec"):
     import json
     try:
         text = sys.stdin.read() if source == "-" else open(source).read()
     except OSError as error:
-        raise SpecError("--spec", "cannot read %s: %s" % (source, error.strerror))
+        raise SpecError(param, "cannot read %s: %s" % (source, error.strerror))
     try:
         return json.loads(text)
     except ValueError as error:
-        raise SpecError("--spec", "not valid JSON: %s" % error)
+        raise SpecError(param, "not valid JSON: %s" % error)
 
 
 def _parse_mount(text):
@@ -88,6 +90,17 @@ def _parse_env(items):
     return env
 
 
+def _parse_labels(param, items):
+    """KEY=VALUE words as a dict; the value may be empty, the "=" may not be missing."""
+    labels = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise SpecError(param, "%r: use KEY=VALUE" % item)
+        labels[key] = value
+    return labels
+
+
 def _parse_number(param, text):
     try:
         return float(text)
@@ -106,6 +119,7 @@ _FROM_CLI = {
     "namespaces": _parse_namespaces,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
+    "labels": lambda items: _parse_labels("--label", items),
 }
 
 
@@ -285,6 +299,45 @@ def cmd_ns(context, args):
     return 0
 
 
+def _parallel(text):
+    from ..lifecycle.apply import DEFAULT_PARALLEL, MAX_PARALLEL
+    if text is None:
+        return DEFAULT_PARALLEL
+    try:
+        parallel = int(text)
+    except ValueError:
+        parallel = 0
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise SpecError("--parallel", "must be a whole number from 1 to %d, got %r" % (MAX_PARALLEL, text))
+    return parallel
+
+
+def _print_outcome(outcome):
+    """The apply/restore document on stdout; exit 1 when a workload failed (each result says why)."""
+    _print_json(outcome)
+    for name in outcome["failed"]:
+        sys.stderr.write("nsfleet: %s: %s\n" % (name, next(
+            result["msg"] for result in outcome["results"] if result["name"] == name)))
+    return EXIT_FAILED if outcome["failed"] else 0
+
+
+def cmd_apply(context, args):
+    from ..lifecycle.apply import Apply, parse_entries, parse_selector
+
+    entries = parse_entries(_read_spec(args["specs"], "--specs"))
+    selector = parse_selector(args["selector"])
+    if selector and not args["prune"]:
+        raise SpecError("--selector", "only scopes --prune; give --prune too")
+    return _print_outcome(Apply(context.workloads(), entries, prune=args["prune"], selector=selector,
+                                check=args["check"], parallel=_parallel(args["parallel"])).run())
+
+
+def cmd_restore(context, args):
+    from ..lifecycle.apply import restore
+
+    return _print_outcome(restore(context.workloads(), parallel=_parallel(args["parallel"])))
+
+
 def cmd_exec(context, args):
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
@@ -294,6 +347,7 @@ def cmd_exec(context, args):
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
 _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
+_PARALLEL = Option(("--parallel",), "parallel", metavar="N", help_text="workloads started at once (default 8)")
 COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
@@ -319,6 +373,15 @@ COMMANDS = (
              remainder="CMD [ARG...]"), cmd_exec),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
+    (Command("apply", "Bring this host to a JSON list of workload specs (each with state); print each result.", (
+        Option(("--specs",), "specs", default="-", metavar="FILE|-", help_text="the JSON list (- for stdin, default)"),
+        Option(("--prune",), "prune", "flag", help_text="remove the workloads that are not in the list"),
+        Option(("--selector",), "selector", "append", metavar="KEY=VALUE",
+               help_text="prune only workloads with these labels"),
+        Option(("--check",), "check", "flag", help_text="report what would change, change nothing"),
+        _PARALLEL)), cmd_apply),
+    (Command("restore", "After a boot: start again each workload last started, or with restart policy always.",
+             (_PARALLEL,)), cmd_restore),
 )
 # Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
 _INTERNAL_COMMANDS = (

@@ -29,6 +29,11 @@ _HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
 MAX_ARG_STRLEN = 131072
 # The largest uid or gid: (uid_t)-1 means "no change" to the kernel.
 MAX_ID = 4294967294
+# Label keys: letters, digits and "_.-/", starting with a letter or digit (like Kubernetes' label keys).
+_LABEL_KEY_FIRST = _HOSTNAME_FIRST
+_LABEL_KEY_REST = _HOSTNAME_FIRST | frozenset("_.-/")
+MAX_LABEL_KEY = 63
+MAX_LABEL_VALUE = 256
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
 MAX_STOP_TIMEOUT_SECONDS = 86400
 
@@ -96,6 +101,24 @@ def _looks_executable(path):
     except OSError:
         return False
     return magic == b"\x7fELF" or magic[:2] == b"#!"
+
+
+def label_items(param, labels):
+    """``labels`` (or a selector) as {key: text}; numbers and booleans become their JSON text, as in YAML."""
+    if not isinstance(labels, dict):
+        raise SpecError(param, "must be a mapping of label name to value")
+    result = {}
+    for key, value in labels.items():
+        if not _matches(key, _LABEL_KEY_FIRST, _LABEL_KEY_REST, MAX_LABEL_KEY):
+            raise SpecError(param, "%r is not a valid label name (letters, digits, '_', '.', '-', '/'; starts with a "
+                                   "letter or digit; at most %d characters)" % (key, MAX_LABEL_KEY))
+        if isinstance(value, (dict, list)) or value is None:
+            raise SpecError("%s.%s" % (param, key), "must be a string, got %r" % (value,))
+        text = value if isinstance(value, str) else _json_text(value)
+        if len(text) > MAX_LABEL_VALUE or "\n" in text:
+            raise SpecError("%s.%s" % (param, key), "must be one line of at most %d characters" % MAX_LABEL_VALUE)
+        result[key] = text
+    return result
 
 
 def spec_hash(spec):
@@ -296,10 +319,15 @@ class _Validator:
     def user(user, spec):
         if user is None or user == "":
             return None
-        try:
-            resolved = users.resolve(str(user), spec["rootfs"])
-        except LookupError as error:
-            raise SpecError("user", str(error))
+        if isinstance(user, dict) and set(user) == {"uid", "gid"}:
+            resolved = dict(user)  # already resolved: a normalised spec validates as itself
+            if not all(isinstance(resolved[key], int) and not isinstance(resolved[key], bool) for key in user):
+                raise SpecError("user", "uid and gid must be numbers, got %r" % (user,))
+        else:
+            try:
+                resolved = users.resolve(str(user), spec["rootfs"])
+            except LookupError as error:
+                raise SpecError("user", str(error))
         for key in ("uid", "gid"):
             if not 0 <= resolved[key] <= MAX_ID:
                 raise SpecError("user", "%s %d is out of range (0 to %d)" % (key, resolved[key], MAX_ID))
@@ -376,6 +404,10 @@ class _Validator:
             raise SpecError("stop_timeout", "must be between 0 and %d seconds, got %r" % (MAX_STOP_TIMEOUT_SECONDS, value))
         # One form for equal timeouts: 10.0 from a module and 10 from a file are the same spec.
         return int(value) if float(value).is_integer() else float(value)
+
+    @staticmethod
+    def labels(labels, _spec):
+        return label_items("labels", labels)
 
     @staticmethod
     def restart_policy(value, _spec):
