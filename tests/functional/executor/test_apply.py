@@ -4,8 +4,10 @@ import json
 import os
 import shutil
 import signal
+import subprocess
 
-from nsfleet_cli import alive, wait_for
+import pytest
+from nsfleet_cli import NSFLEET, Nsfleet, alive, wait_for
 
 SLEEP = ["sleep", "600"]
 
@@ -35,9 +37,10 @@ def test_a_list_is_converged_then_left_alone(nsfleet):
     wanted = [entry("%s-%d" % (prefix, index)) for index in range(6)]
     wanted[4]["state"] = "stopped"
     wanted[5]["state"] = "present"
+    wanted.append({"name": prefix + "-never", "state": "absent"})  # absent already: nothing to do
     outcome, _result = apply(nsfleet, wanted)
     assert outcome["changed"] is True and outcome["failed"] == []
-    assert set(actions(outcome).values()) == {"create"}
+    assert list(actions(outcome).values()) == ["create"] * 6 + ["none"]
     assert statuses(nsfleet) == dict([(item["name"], "running") for item in wanted[:4]] + [
         (wanted[4]["name"], "created"), (wanted[5]["name"], "created")])
     running = outcome["results"][0]["workload"]
@@ -203,3 +206,25 @@ def test_a_simulated_reboot(nsfleet, monkeypatch):
         assert nsfleet.json("restore")["changed"] is False
     finally:
         nsfleet("rm", "--force", *names, check=False)  # under the boot id its workloads now run in
+
+
+def test_the_restore_unit_is_rendered_for_this_executor_and_verifies(nsfleet, tmp_path):
+    systemd_analyze = shutil.which("systemd-analyze")
+    if systemd_analyze is None:
+        pytest.fail("systemd-analyze is missing: run 'make system-packages'")
+    os.makedirs(os.path.join(nsfleet.state_dir, "var", "lib", "nsfleet"), exist_ok=True)
+    unit = nsfleet("restore", "--systemd-unit").stdout
+    assert "ExecStart=%s --state-dir %s restore\n" % (NSFLEET, nsfleet.state_dir) in unit
+    assert "KillMode=process" in unit and "RemainAfterExit=yes" in unit
+    path = tmp_path / "nsfleet-restore.service"
+    path.write_text(unit)
+    verified = subprocess.run([systemd_analyze, "verify", str(path)], capture_output=True, text=True, check=False)
+    assert verified.returncode == 0 and "nsfleet-restore" not in verified.stderr, verified.stderr
+    # Printing the unit restores nothing.
+    assert not os.path.exists(os.path.join(nsfleet.state_dir, "run"))
+
+
+def test_a_state_root_a_unit_cannot_hold_is_refused(tmp_path):
+    odd = Nsfleet(str(tmp_path / "with space"))
+    result = odd("restore", "--systemd-unit", check=False)
+    assert result.returncode == 2 and "--systemd-unit" in result.stderr

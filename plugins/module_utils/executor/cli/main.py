@@ -333,6 +333,16 @@ def cmd_apply(context, args):
 
 
 def cmd_restore(context, args):
+    if args["systemd_unit"]:
+        from .restore_unit import render
+        if not context.executable:
+            raise SpecError("--systemd-unit", "only the installed nsfleet executable can name itself in a unit")
+        try:
+            sys.stdout.write(render(os.path.abspath(context.executable), os.path.abspath(context.store.root),
+                                    os.path.abspath(context.store.lib_dir)))
+        except ValueError as error:
+            raise SpecError("--systemd-unit", str(error))
+        return 0
     from ..lifecycle.apply import restore
 
     return _print_outcome(restore(context.workloads(), parallel=_parallel(args["parallel"])))
@@ -380,8 +390,10 @@ COMMANDS = (
                help_text="prune only workloads with these labels"),
         Option(("--check",), "check", "flag", help_text="report what would change, change nothing"),
         _PARALLEL)), cmd_apply),
-    (Command("restore", "After a boot: start again each workload last started, or with restart policy always.",
-             (_PARALLEL,)), cmd_restore),
+    (Command("restore", "After a boot: start again each workload last started, or with restart policy always.", (
+        _PARALLEL, Option(("--systemd-unit",), "systemd_unit", "flag",
+                          help_text="print the systemd unit that runs this restore at boot, and do nothing else"))),
+     cmd_restore),
 )
 # Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
 _INTERNAL_COMMANDS = (

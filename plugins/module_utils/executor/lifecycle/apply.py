@@ -291,7 +291,8 @@ class Apply:
         """The plans that keep their workload; ``failed_already``: workloads whose plan failed, so joiners wait in vain."""
         by_name = dict((plan.name, plan) for plan in plans)
         acting = set(plan.name for plan in plans if plan.steps) | set(failed_already)
-        needs = dict((plan.name, joined_workloads(plan.wanted or plan.current.spec) & acting) for plan in plans)
+        needs = dict((plan.name, joined_workloads(plan.wanted or getattr(plan.current, "spec", {})) & acting)
+                     for plan in plans)
         for plan in plans:
             if not plan.steps:
                 self.keep_desired(plan)
