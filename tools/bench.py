@@ -7,6 +7,10 @@ unshare --pid --fork --mount-proc; then the memory of one idle workload.
 Agent: scrape time with ~2,000 processes in 50 PID namespaces and ~10,000 in
 200, against lsns -t pid -J and prometheus-process-exporter on the same
 processes; the agent's RSS and CPU seconds per scrape.
+
+Batch (tools/bench_batch.py): 100 workloads converged by one workloads task
+against a loop of 100 workload tasks, first creation and repeat.
+BENCH_ONLY=executor|agent|batch runs one part.
 """
 
 import json
@@ -20,6 +24,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+from bench_batch import bench_batch
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")
@@ -254,6 +260,8 @@ def main():
         if os.environ.get("BENCH_ONLY") in (None, "", "agent"):
             bench_agent_at(workdir, 50, 40)
             bench_agent_at(workdir, 200, 50)
+        if os.environ.get("BENCH_ONLY") in (None, "", "batch"):
+            bench_batch(workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

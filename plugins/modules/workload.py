@@ -224,7 +224,8 @@ workload:
       sample: web
     status:
       description: V(created), V(running), V(stopped), V(exited), V(dead) (nothing runs and no exit was recorded)
-        or V(orphaned) (init runs without its supervisor).
+        , V(orphaned) (init runs without its supervisor) or V(stale) (it was running before the host rebooted;
+        O(state=started) starts it again).
       type: str
       returned: always
       sample: running

@@ -141,11 +141,12 @@ def test_a_workload_starts_after_the_one_whose_namespace_it_joins(nsfleet):
     sidecar, web = (result["workload"] for result in outcome["results"])
     assert sidecar["status"] == web["status"] == "running"
     assert sidecar["namespaces"]["pid"] == web["namespaces"]["pid"]
-    # What another workload joins is not pruned from under it.
-    refused, result = apply(nsfleet, [entry(prefix + "-sidecar", namespaces={"pid": "workload:%s-web" % prefix})],
-                            "--prune", check=False)
+    # What another workload joins is not pruned from under it; the joiner is still converged.
+    refused, result = apply(nsfleet, [entry(prefix + "-sidecar", namespaces={"pid": "workload:%s-web" % prefix},
+                                            labels={"role": "sidecar"})], "--prune", check=False)
     assert result.returncode == 1 and refused["failed"] == [prefix + "-web"]
-    assert "join" in refused["results"][1]["msg"]
+    assert "join" in refused["results"][1]["msg"] and refused["results"][1]["changed"] is False
+    assert refused["results"][0]["action"] == "update" and not refused["results"][0]["failed"]
     assert statuses(nsfleet) == {prefix + "-sidecar": "running", prefix + "-web": "running"}
 
 

@@ -208,7 +208,9 @@ class Apply:
                 self.record(plan, workload=self.predicted(plan))
         else:
             self.remove_all(removals)
-            self.converge_all(converging, failed_already=set(plan.name for plan in plans if plan.error is not None))
+            # A kept workload whose plan failed fails its joiners; a removal refused keeps the workload as it is.
+            self.converge_all(converging, failed_already=set(
+                plan.name for plan in plans if plan.error is not None and plan.steps != ["remove"]))
         results = [self.results[plan.name] for plan in plans]
         return {"changed": any(result["changed"] for result in results),
                 "failed": [result["name"] for result in results if result["failed"]],
@@ -381,7 +383,7 @@ class Apply:
         self.results[plan.name] = {
             "name": plan.name,
             "action": action,
-            "changed": (action != "none") if changed is None else changed,
+            "changed": (action != "none" and not failed) if changed is None else changed,
             "failed": failed,
             "msg": msg or ("pruned" if plan.pruned else ""),
             "workload": workload,
