@@ -47,12 +47,15 @@ class BatchManager:
         except ExecutorError as error:
             self.module.fail_json(msg=str(error), changed=False, results=[])
         results = outcome["results"]
-        diffs = [self.diff(result) for result in results if result["changed"]]
-        for result in results:
-            result.pop("before", None)
+        diffs = [self.diff(result) for result in results]
+        for result, diff in zip(results, diffs):
+            del result["before"]
+            if self.module._diff:
+                result["diff"] = {"before": diff["before"], "after": diff["after"]}
         summary = {"changed": outcome["changed"], "results": results}
         if self.module._diff:
-            summary["diff"] = diffs
+            # Ansible shows a list of diffs one by one: the changed workloads, each headed by its name.
+            summary["diff"] = [diff for result, diff in zip(results, diffs) if result["changed"]]
         if outcome["failed"]:
             failures = ["%s (%s)" % (result["name"], result["msg"]) for result in results if result["failed"]]
             self.module.fail_json(msg="%d of %d workloads failed: %s" % (len(failures), len(results), "; ".join(failures)),

@@ -237,9 +237,14 @@ results:
           (M(nsfleet.pidns.workload_info) has the PID mappings); V(null) once removed.
       type: dict
       returned: always
+    diff:
+      description: This workload's status and spec before and after.
+      type: dict
+      returned: in diff mode
+      sample: {before: {status: running, spec: {}}, after: {status: running, spec: {}}}
 diff:
-  description: Before and after (status and spec) of each changed workload, headed by its name.
-  returned: changed and in diff mode
+  description: Before and after (status and spec) of each changed workload, headed by its name, as Ansible shows them.
+  returned: in diff mode
   type: list
   elements: dict
 """

@@ -70,10 +70,14 @@ def test_diff_mode_gives_one_diff_per_changed_workload_headed_by_its_name(tmp_pa
     other, new = result["diff"]
     assert other["before"]["spec"]["command"] == ["/bin/sleep", "5"] and other["after"]["spec"]["command"] == SLEEP
     assert new["before"] == {} and new["after"]["status"] == "running"
+    # Each result carries its own diff too, changed or not.
+    assert [set(entry["diff"]) for entry in result["results"]] == [{"before", "after"}] * 3
+    assert result["results"][0]["diff"]["before"] == result["results"][0]["diff"]["after"]
 
 
 def test_no_diff_outside_diff_mode(tmp_path):
-    assert "diff" not in run_module(FakeExecutor(), tmp_path, [item("a")]).result
+    result = run_module(FakeExecutor(), tmp_path, [item("a")]).result
+    assert "diff" not in result and "diff" not in result["results"][0]
 
 
 def test_a_label_change_alone_updates_in_place(tmp_path):

@@ -15,13 +15,14 @@ OTHER = ["/bin/sleep", "2000"]
 class Seen:
     """What plan_entry reads of an Observation."""
 
-    def __init__(self, status, command=SLEEP, labels=None):
+    def __init__(self, status, labels=None):
         self.name = "web"
         self.status = status
-        self.spec = {"name": "web", "command": command, "labels": labels or {}}
+        self.spec = {"name": "web", "command": SLEEP, "labels": labels or {}}
 
 
-def plan(state, existing, command=SLEEP, recreate=False, labels=None, current_labels=None):
+def plan(state, existing, command="same", recreate=False, labels=None, current_labels=None):
+    command = SLEEP if command == "same" else command
     entry = apply.Entry(0, "web", state, recreate, None)
     wanted = None if command is None else {"name": "web", "command": command, "labels": labels or {}}
     current = None if existing is None else Seen(existing, labels=current_labels)
@@ -111,7 +112,7 @@ def run(names, needs, fail=(), parallel=4, delay=0.0):
             order.append(name)
         return name not in fail
 
-    apply.run_ordered(names, needs, work, lambda name, why: blocked.__setitem__(name, why), parallel)
+    apply.run_ordered(names, needs, work, blocked.__setitem__, parallel)
     return order, blocked, most[0]
 
 
@@ -139,7 +140,7 @@ def test_independent_workloads_run_concurrently_within_the_bound():
 def test_what_already_failed_blocks_its_dependents():
     blocked = {}
     apply.run_ordered(["a", "b"], {"a": {"broken"}}, lambda name: True,
-                      lambda name, why: blocked.__setitem__(name, why), 2, failed_already={"broken"})
+                      blocked.__setitem__, 2, failed_already={"broken"})
     assert blocked == {"a": ["broken"]}
 
 
