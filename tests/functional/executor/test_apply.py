@@ -229,3 +229,12 @@ def test_a_state_root_a_unit_cannot_hold_is_refused(tmp_path):
     odd = Nsfleet(str(tmp_path / "with space"))
     result = odd("restore", "--systemd-unit", check=False)
     assert result.returncode == 2 and "--systemd-unit" in result.stderr
+
+
+def test_run_takes_labels_that_apply_then_prunes_by(nsfleet):
+    workload = nsfleet.detach("lbl-run", "sleep", "600", options=("--label", "owner=ops", "-l", "shift=night"))
+    assert workload["spec"]["labels"] == {"owner": "ops", "shift": "night"}
+    refused = nsfleet("run", "--label", "owner", "--", "true", check=False)
+    assert refused.returncode == 2 and "--label" in refused.stderr
+    pruned, _result = apply(nsfleet, [], "--prune", "--selector", "owner=ops")
+    assert actions(pruned) == {"lbl-run": "remove"} and statuses(nsfleet) == {}

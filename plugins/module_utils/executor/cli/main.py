@@ -25,7 +25,7 @@ import os
 import sys
 
 from .. import __version__
-from ..spec.validate import SpecError
+from ..spec.validate import SpecError, key_values
 from .arguments import Command, Option, UsageError
 
 EXIT_FAILED = 1
@@ -90,17 +90,6 @@ def _parse_env(items):
     return env
 
 
-def _parse_labels(param, items):
-    """KEY=VALUE words as a dict; the value may be empty, the "=" may not be missing."""
-    labels = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpecError(param, "%r: use KEY=VALUE" % item)
-        labels[key] = value
-    return labels
-
-
 def _parse_number(param, text):
     try:
         return float(text)
@@ -119,7 +108,7 @@ _FROM_CLI = {
     "namespaces": _parse_namespaces,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
-    "labels": lambda items: _parse_labels("--label", items),
+    "labels": lambda items: key_values("--label", items),
 }
 
 

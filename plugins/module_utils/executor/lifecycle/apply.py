@@ -70,13 +70,7 @@ def parse_entries(document):
 
 def parse_selector(items):
     """``--selector KEY=VALUE`` words as {key: value}, checked as labels are."""
-    selector = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise SpecError("--selector", "%r: use KEY=VALUE" % item)
-        selector[key] = value
-    return spec_module.label_items("--selector", selector)
+    return spec_module.label_items("--selector", spec_module.key_values("--selector", items))
 
 
 def joined_workloads(spec):

@@ -121,6 +121,17 @@ def label_items(param, labels):
     return result
 
 
+def key_values(param, words):
+    """KEY=VALUE words (``--label``, ``--selector``) as a dict; the value may be empty, the "=" may not be missing."""
+    found = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise SpecError(param, "%r: use KEY=VALUE" % word)
+        found[key] = value
+    return found
+
+
 def spec_hash(spec):
     """sha256 of what the spec asks for beyond the defaults: equal specs hash equally across releases."""
     import hashlib  # OpenSSL costs milliseconds; one-shot runs never hash
