@@ -103,8 +103,61 @@ options:
       - Namespace type (V(pid), V(mount), V(uts), V(ipc), V(net), V(cgroup)) to V(private), V(host),
         V(workload:<name>) (share another workload's, like C(docker run --pid=container:<name>)) or V(path:<file>)
         (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
-      - V(pid) and V(mount) default to V(private), the others to V(host). V(user) accepts only V(host) for now.
+      - V(pid) and V(mount) default to V(private), the others to V(host).
+      - V(user=private) gives the workload a user namespace of its own, mapped by O(uid_map) and O(gid_map);
+        root inside is an unprivileged uid on the host. It is entered after every other namespace and mount is
+        made, so those stay the host's and the workload's root cannot change them (no mounts, no hostname,
+        no network set-up, no ports below 1024 in a private V(net)). V(user=workload:<name>) and
+        V(user=path:<file>) join an existing one and run as its uid 0.
     type: dict
+  uid_map:
+    description:
+      - With V(user=private) in O(namespaces), the user namespace's uid map; lines must not overlap, inside or
+        outside, and uid 0 inside must be mapped. At most 340 lines.
+      - Default, when V(user=private) in O(namespaces) and no map is given, one line with C(inside=0), C(outside=100000),
+        C(count=65536); root inside is uid 100000 on the host, the same range for every workload, like Docker's C(userns-remap),
+        so a rootfs can be C(chown)ed to it once. Give each workload its own range to keep them apart.
+      - Files in O(rootfs) must be owned by mapped ids to be writable by the workload; ids outside the map
+        show as 65534 inside. Without a rootfs, the workload reads the host's files as that unprivileged uid.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
+  gid_map:
+    description:
+      - As O(uid_map), for group ids; the same default.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
   readonly_rootfs:
     description:
       - Make the root filesystem read-only, like C(docker run --read-only). With O(rootfs) that is the rootfs;
@@ -258,6 +311,12 @@ workload:
       type: dict
       returned: always
       sample: {pid: "pid:[4026532207]", mnt: "mnt:[4026532206]"}
+    user_namespace:
+      description: The uid and gid maps in force, while it runs; the host's own user namespace maps
+        V(0 0 4294967295).
+      type: dict
+      returned: always
+      sample: {uid_map: [{inside: 0, outside: 100000, count: 65536}], gid_map: [{inside: 0, outside: 100000, count: 65536}]}
     processes:
       description: The PID mapping, every process visible in the workload's PID namespace.
       type: list

@@ -103,6 +103,49 @@ options:
           - Namespace type to V(private), V(host), V(workload:<name>) or V(path:<file>).
           - A workload named here that is in the list is converged first.
         type: dict
+      uid_map:
+        description:
+          - With V(user=private) in O(workloads[].namespaces), the user namespace's uid map, as for
+            M(nsfleet.pidns.workload).
+        type: list
+        elements: dict
+        suboptions:
+          inside:
+            description:
+              - First id of the range inside the user namespace.
+            type: int
+            required: true
+          outside:
+            description:
+              - First id of the range on the host.
+            type: int
+            required: true
+          count:
+            description:
+              - How many ids the range holds, at least 1.
+            type: int
+            required: true
+      gid_map:
+        description:
+          - As O(workloads[].uid_map), for group ids.
+        type: list
+        elements: dict
+        suboptions:
+          inside:
+            description:
+              - First id of the range inside the user namespace.
+            type: int
+            required: true
+          outside:
+            description:
+              - First id of the range on the host.
+            type: int
+            required: true
+          count:
+            description:
+              - How many ids the range holds, at least 1.
+            type: int
+            required: true
       readonly_rootfs:
         description:
           - Make the root filesystem read-only.

@@ -101,11 +101,24 @@ def _parse_namespaces(items):
     return dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in items))
 
 
+def _parse_id_map(items):
+    """'INSIDE:OUTSIDE:COUNT' lines; anything else goes to the validator as it is, which names the flaw."""
+    lines = []
+    for text in items:
+        parts = text.split(":")
+        if len(parts) == 3 and all(part.isdigit() for part in parts):
+            text = dict(zip(("inside", "outside", "count"), (int(part) for part in parts)))
+        lines.append(text)
+    return lines
+
+
 # How a ``run`` flag's parsed value becomes the spec field's value; the rest pass as they are.
 _FROM_CLI = {
     "env": _parse_env,
     "mounts": lambda items: [_parse_mount(text) for text in items],
     "namespaces": _parse_namespaces,
+    "uid_map": _parse_id_map,
+    "gid_map": _parse_id_map,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
     "labels": lambda items: key_values("--label", items),

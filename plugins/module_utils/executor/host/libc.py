@@ -114,10 +114,19 @@ def prctl(option, arg2=0):
     _check(libc.prctl(option, arg2, 0, 0, 0), "prctl")
 
 
+PR_SET_NAME = 15
+
+
 def set_process_name(name):
     """Set comm (what ps and the agent show); the kernel keeps 15 bytes."""
-    with open("/proc/self/comm", "w") as comm:
-        comm.write(name[:15])
+    try:
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(name[:15])
+    except PermissionError:
+        # In a user namespace our /proc files belong to the host's root (we are not dumpable): ask the kernel.
+        libc = _load()
+        libc.prctl.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+        _check(libc.prctl(PR_SET_NAME, name[:15].encode("utf-8"), 0, 0, 0), "prctl")
 
 
 # openat2(2), Linux 5.6+: the same number on every architecture.

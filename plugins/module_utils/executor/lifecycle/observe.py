@@ -107,6 +107,8 @@ def workload_object(observation, with_processes=True):
         "spec_hash": spec_hash(observation.spec),
         "restart_count": state.get("restart_count", 0),
         "namespaces": state.get("namespaces", {}) if running else {},
+        # The user namespace's maps in force: what root inside is on the host.
+        "user_namespace": procfs.id_maps(observation.init.pid) if running else {},
         "processes": processes(observation.init) if with_processes and running else [],
         "spec": observation.spec,
     }

@@ -151,6 +151,7 @@ class Workloads:
             if pid == 0:
                 try:
                     plan.enter_others()
+                    plan.enter_user()
                     os.chdir("/")
                 except BaseException as error:  # noqa: B902 - nothing may escape a forked child
                     handshake.send(2, "nsfleet: exec: %s\n" % error)

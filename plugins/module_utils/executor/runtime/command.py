@@ -26,7 +26,8 @@ def environment(spec):
 def become_user(user):
     if user is None:
         return
-    os.setgroups([])
+    if os.getgroups():  # none left already in a joined user namespace, which may forbid setgroups
+        os.setgroups([])
     os.setgid(user["gid"])
     os.setuid(user["uid"])
 

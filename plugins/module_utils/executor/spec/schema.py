@@ -47,8 +47,7 @@ NAMESPACE_KINDS = (
     NamespaceKind("ipc", "ipc", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("net", "net", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("cgroup", "cgroup", "host", ALL_NAMESPACE_VALUES),
-    NamespaceKind("user", "user", "host", ("host",),
-                  refused="user namespaces are not supported yet: only 'host' is accepted"),
+    NamespaceKind("user", "user", "host", ALL_NAMESPACE_VALUES),
 )
 NAMESPACES = dict((kind.name, kind) for kind in NAMESPACE_KINDS)
 NAMESPACE_DEFAULTS = dict((kind.name, kind.default) for kind in NAMESPACE_KINDS)
@@ -92,6 +91,16 @@ MOUNT_NEUTRAL_OPTIONS = ("rw", "suid", "dev", "exec", "bind", "rbind")
 TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol")
 RESTART_POLICIES = ("no", "on-failure", "always")
 
+# One line of a user namespace's uid_map or gid_map: ``count`` ids from ``inside`` map to ``outside`` on the host.
+ID_MAP_OPTIONS = (
+    Field("inside", "int", required=True),
+    Field("outside", "int", required=True),
+    Field("count", "int", required=True),
+)
+# With ``namespaces.user: private`` and no map: root inside is host uid 100000, never host root.
+# One fixed range, like Docker's userns-remap, so an operator can chown a rootfs to it once.
+DEFAULT_ID_MAP = ({"inside": 0, "outside": 100000, "count": 65536},)
+
 MOUNT_OPTIONS = (
     Field("src", "path"),
     Field("dest", "str", required=True),
@@ -110,6 +119,12 @@ FIELDS = (
     Field("namespaces", "dict", default=NAMESPACE_DEFAULTS, cli=("--ns",), cli_kind="append",
           cli_metavar="TYPE=VALUE", cli_help="%s = private|host|workload:NAME|path:FILE" % "|".join(
               kind.name for kind in NAMESPACE_KINDS)),
+    Field("uid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--uid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
+    Field("gid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--gid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
     Field("env", "dict", default={}, cli=("--env", "-e"), cli_kind="append", cli_metavar="KEY[=VALUE]",
           cli_help="environment variable; KEY alone passes this one's"),
     Field("command", "list", elements="str"),

@@ -16,7 +16,7 @@ import os
 import stat
 
 from ..host import signals, users
-from .schema import (FIELDS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES, NAMESPACES,
+from .schema import (DEFAULT_ID_MAP, FIELDS, ID_MAP_OPTIONS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES, NAMESPACES,
                      RESTART_POLICIES, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default, hashed_view)
 from .schema import DEFAULT_PATH  # noqa: F401 - the runtime's default PATH, defined with the spec
 
@@ -34,6 +34,8 @@ _LABEL_KEY_FIRST = _HOSTNAME_FIRST
 _LABEL_KEY_REST = _HOSTNAME_FIRST | frozenset("_.-/")
 MAX_LABEL_KEY = 63
 MAX_LABEL_VALUE = 256
+# The kernel takes at most this many lines in a uid_map or gid_map (since Linux 4.15).
+MAX_ID_MAP_LINES = 340
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
 MAX_STOP_TIMEOUT_SECONDS = 86400
 
@@ -269,6 +271,36 @@ class _Validator:
             return "path:" + target
         raise SpecError(param, "unknown value %r (use private, host, workload:<name> or path:<file>)" % value)
 
+    def uid_map(self, entries, spec):
+        return self.id_map("uid_map", entries, spec)
+
+    def gid_map(self, entries, spec):
+        return self.id_map("gid_map", entries, spec)
+
+    @staticmethod
+    def id_map(param, entries, spec):
+        """A uid_map or gid_map: valid lines the kernel will take, only with a private user namespace."""
+        if not isinstance(entries, list):
+            raise SpecError(param, "must be a list of {inside, outside, count}")
+        user_namespace = spec["namespaces"]["user"]
+        if entries and user_namespace != "private":
+            raise SpecError(param, "needs namespaces.user: private (it is %r)" % user_namespace)
+        if len(entries) > MAX_ID_MAP_LINES:
+            raise SpecError(param, "has %d lines; the kernel takes at most %d" % (len(entries), MAX_ID_MAP_LINES))
+        result = [_id_map_line("%s[%d]" % (param, index), entry) for index, entry in enumerate(entries)]
+        for side in ("inside", "outside"):
+            ranges = sorted(result, key=lambda line: line[side])
+            for lower, upper in zip(ranges, ranges[1:]):
+                if lower[side] + lower["count"] > upper[side]:
+                    raise SpecError(param, "%s ranges overlap: %d-%d and %d-%d" % (
+                        side, lower[side], lower[side] + lower["count"] - 1, upper[side],
+                        upper[side] + upper["count"] - 1))
+        if user_namespace == "private" and not _maps_id(result or DEFAULT_ID_MAP, 0):
+            raise SpecError(param, "must map id 0 inside: the workload's set-up and init run as its root")
+        # One form for equal maps: lines in order of inside, and the default as no map at all.
+        result.sort(key=lambda line: line["inside"])
+        return [] if result == list(DEFAULT_ID_MAP) else result
+
     @staticmethod
     def env(env, _spec):
         if not isinstance(env, dict):
@@ -342,6 +374,10 @@ class _Validator:
         for key in ("uid", "gid"):
             if not 0 <= resolved[key] <= MAX_ID:
                 raise SpecError("user", "%s %d is out of range (0 to %d)" % (key, resolved[key], MAX_ID))
+            id_map = spec["%s_map" % key] or DEFAULT_ID_MAP
+            if spec["namespaces"]["user"] == "private" and not _maps_id(id_map, resolved[key]):
+                raise SpecError("user", "%s %d is not mapped by %s_map, so it cannot exist in the user namespace"
+                                % (key, resolved[key], key))
         return resolved
 
     @staticmethod
@@ -425,6 +461,34 @@ class _Validator:
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+
+def _id_map_line(param, entry):
+    """One {inside, outside, count} line: whole numbers, ranges within 0..MAX_ID, count at least 1."""
+    keys = tuple(option.name for option in ID_MAP_OPTIONS)
+    if not isinstance(entry, dict):
+        raise SpecError(param, "%r must be a mapping with %s (INSIDE:OUTSIDE:COUNT on the command line)"
+                        % (entry, ", ".join(keys)))
+    unknown = sorted(set(entry) - set(keys))
+    if unknown:
+        raise SpecError("%s.%s" % (param, unknown[0]), "unknown key (known: %s)" % ", ".join(keys))
+    line = {}
+    for key in keys:
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError("%s.%s" % (param, key), "must be a whole number, got %r" % (value,))
+        line[key] = value
+    if line["count"] < 1:
+        raise SpecError(param + ".count", "must be at least 1, got %d" % line["count"])
+    for key in ("inside", "outside"):
+        last = line[key] + line["count"] - 1
+        if line[key] < 0 or last > MAX_ID:
+            raise SpecError(param + "." + key, "the range %d-%d is out of range (0 to %d)" % (line[key], last, MAX_ID))
+    return line
+
+
+def _maps_id(id_map, wanted):
+    return any(line["inside"] <= wanted < line["inside"] + line["count"] for line in id_map)
 
 
 def _is_directory_inside(rootfs, path):

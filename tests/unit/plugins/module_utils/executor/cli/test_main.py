@@ -80,3 +80,16 @@ def test_rm_prunes_bundle_caches_when_the_bundle_can(capsys, tmp_path):
     pruned = []
     assert cli.main(["--state-dir", str(tmp_path), "rm", "web"], prune_caches=lambda: pruned.append(True)) == 0
     assert pruned == [True]
+
+
+def test_run_id_map_flags_become_spec_lines():
+    args = {"remainder": ["/bin/true"], "uid_map": ["0:100000:1000", "1000:5000:1"], "gid_map": ["0:1:x"]}
+    raw = cli.spec_from_run_args(args)
+    assert raw["uid_map"] == [{"inside": 0, "outside": 100000, "count": 1000}, {"inside": 1000, "outside": 5000, "count": 1}]
+    assert raw["gid_map"] == ["0:1:x"]  # left for the validator, which names gid_map[0]
+
+
+def test_a_bad_id_map_flag_is_bad_input(capsys, tmp_path):
+    argv = ["--state-dir", str(tmp_path), "run", "--rm", "--ns", "user=private", "--gid-map", "0:1", "--", "/bin/true"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith("nsfleet: gid_map[0]:")
