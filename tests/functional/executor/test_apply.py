@@ -238,3 +238,14 @@ def test_run_takes_labels_that_apply_then_prunes_by(nsfleet):
     assert refused.returncode == 2 and "--label" in refused.stderr
     pruned, _result = apply(nsfleet, [], "--prune", "--selector", "owner=ops")
     assert actions(pruned) == {"lbl-run": "remove"} and statuses(nsfleet) == {}
+
+
+def test_a_failed_recreate_leaves_nothing_and_says_so(nsfleet):
+    apply(nsfleet, [entry("rc")])
+    broken = entry("rc", mounts=[{"type": "tmpfs", "dest": "/tmp", "options": "size=nonsense"}])
+    outcome, result = apply(nsfleet, [broken], check=False)
+    assert result.returncode == 1
+    failure = outcome["results"][0]
+    assert (failure["action"], failure["failed"], failure["changed"]) == ("recreate", True, True)
+    assert failure["workload"] is None and failure["before"]["status"] == "running"
+    assert statuses(nsfleet) == {}

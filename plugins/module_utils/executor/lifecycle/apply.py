@@ -185,6 +185,7 @@ class Apply:
         # A supervisor starts as a fresh interpreter from the bundle; forked in-process (no bundle),
         # it must not be forked from a threaded process.
         self.parallel = parallel if workloads.executable else 1
+        self.entry_states = dict((entry.name, entry.state) for entry in entries)
         self.results = {}
 
     def run(self):
@@ -196,7 +197,7 @@ class Apply:
         converging = [plan for plan in plans if plan.error is None and plan not in removals]
         for plan in plans:
             if plan.error is not None:
-                self.record(plan, failed=True, msg=plan.error)
+                self.record(plan, failed=True, msg=plan.error, workload=self.before(plan))
         if self.check:
             for plan in removals + converging:
                 self.record(plan, workload=self.predicted(plan))
@@ -302,7 +303,7 @@ class Apply:
             else:
                 reason = "not done: workload(s) %s, whose namespaces it joins or which join it, failed" % (
                     ", ".join(failed_needs))
-            self.record(by_name[name], failed=True, msg=reason)
+            self.record(by_name[name], failed=True, msg=reason, workload=self.before(by_name[name]))
         return on_blocked
 
     def keep_desired(self, plan):
@@ -322,10 +323,7 @@ class Apply:
             pass  # removed meanwhile: nothing to record
 
     def entry_state(self, name):
-        for entry in self.entries:
-            if entry.name == name:
-                return entry.state
-        return "absent"  # pruned
+        return self.entry_states.get(name, "absent")  # not listed: pruned
 
     def do(self, plan):
         """Perform one plan's steps; a failure is recorded, and what this run created is removed again."""
@@ -346,7 +344,7 @@ class Apply:
                 elif step == "stop":
                     workload = self.workloads.stop(name)[0]
                 done.append(step)
-        except (RuntimeError, OSError, SpecError) as error:
+        except Exception as error:  # noqa: B902 - one workload's failure is reported as its own
             if "create" in done:
                 self.remove_quietly(name)  # nothing half-made: what this run created goes again
             self.record(plan, failed=True, changed=bool(done), msg=str(error), workload=self.current_object(name))
@@ -369,10 +367,12 @@ class Apply:
         observation = observe.observe(self.store, name)
         return None if observation is None else observe.workload_object(observation, with_processes=False)
 
+    @staticmethod
+    def before(plan):
+        return observe.workload_object(plan.current, with_processes=False) if plan.current is not None else None
+
     def record(self, plan, failed=False, changed=None, msg="", workload=None):
-        before = observe.workload_object(plan.current, with_processes=False) if plan.current is not None else None
-        if failed:
-            workload = workload if workload is not None else before
+        """The result of one workload; ``workload``: the object afterwards (None: it does not exist)."""
         action = plan.action
         self.results[plan.name] = {
             "name": plan.name,
@@ -381,7 +381,7 @@ class Apply:
             "failed": failed,
             "msg": msg or ("pruned" if plan.pruned else ""),
             "workload": workload,
-            "before": before,
+            "before": self.before(plan),
         }
 
 
