@@ -359,7 +359,7 @@ def cmd_exec(context, args):
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
 _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
-_PARALLEL = Option(("--parallel",), "parallel", metavar="N", help_text="workloads started at once (default 8)")
+_PARALLEL = Option(("--parallel",), "parallel", metavar="N", help_text="workloads started at once (default 16)")
 COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),

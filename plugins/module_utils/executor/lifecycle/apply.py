@@ -25,7 +25,7 @@ from .operations import metadata
 
 STATES = ("present", "started", "stopped", "restarted", "absent")
 ACTIVE_STATUSES = ("running", "orphaned")
-DEFAULT_PARALLEL = 8
+DEFAULT_PARALLEL = 16
 MAX_PARALLEL = 64
 # The entry keys that are not spec fields: what to do with the spec.
 ENTRY_KEYS = ("state", "recreate")
