@@ -76,7 +76,7 @@ test-sanity: venv
 test-lint: venv collection
 	$(VENV)/bin/ansible-lint --offline playbooks $(wildcard roles)
 
-bench: venv bundle bench-packages
+bench: venv bundle collection bench-packages
 	$(VPY) tools/bench.py
 
 clean:

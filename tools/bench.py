@@ -12,7 +12,10 @@ collector costs at 2,000 processes: agents with it off and on, scraped in turn
 in the same run, without workloads and with one workload per namespace whose
 state names a real cgroup.
 
-BENCH_ONLY=executor, agent or resources runs one part (agent includes resources).
+Batch (tools/bench_batch.py): 100 workloads converged by one workloads task
+against a loop of 100 workload tasks, first creation and repeat.
+
+BENCH_ONLY=executor, agent, resources or batch runs one part (agent includes resources).
 """
 
 import json
@@ -26,6 +29,8 @@ import sys
 import tempfile
 import time
 import urllib.request
+
+from bench_batch import bench_batch
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")
@@ -364,6 +369,8 @@ def main():
             bench_agent_at(workdir, 200, 50)
         if os.environ.get("BENCH_ONLY") in (None, "", "agent", "resources"):
             bench_resource_collector(workdir)
+        if os.environ.get("BENCH_ONLY") in (None, "", "batch"):
+            bench_batch(workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

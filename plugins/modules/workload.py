@@ -305,6 +305,13 @@ options:
       - How many log files are kept, the current one included; V(1) keeps no rotated copy. From 1 to 100.
       - The executor's default is V(3).
     type: int
+  labels:
+    description:
+      - Metadata, name to value, for selecting workloads; M(nsfleet.pidns.workloads) prunes by them.
+      - Names are letters, digits, V(_), V(.), V(-) and V(/), at most 63 characters; values are strings of one line.
+      - Labels are not part of the spec hash. Changing only them stores the new labels and leaves the workload
+        running as it is.
+    type: dict
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.
@@ -376,7 +383,8 @@ workload:
       sample: web
     status:
       description: V(created), V(running), V(stopped), V(exited), V(dead) (nothing runs and no exit was recorded)
-        or V(orphaned) (init runs without its supervisor).
+        , V(orphaned) (init runs without its supervisor) or V(stale) (it was running before the host rebooted;
+        O(state=started) starts it again).
       type: str
       returned: always
       sample: running

@@ -10,7 +10,9 @@ the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec, log
 exits 0 and puts the command's code in its JSON as ``rc``).
 Machine-readable output is JSON on stdout; errors go to stderr.
 
-``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
+``apply`` and ``restore`` print {"changed", "failed": [names], "results":
+[{name, action, changed, failed, msg, workload, before}]} and exit 1 when a
+workload failed (the others are done). ``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
 in one executor start: {"workload": the object or null, "spec": the spec
 validated and normalised, "spec_hash": its hash}. ``inspect --all`` prints
 every workload object, with processes.
@@ -24,7 +26,7 @@ import os
 import sys
 
 from .. import __version__
-from ..spec.validate import SpecError
+from ..spec.validate import SpecError, key_values
 from .arguments import Command, Option, UsageError
 
 EXIT_FAILED = 1
@@ -55,16 +57,16 @@ def _print_line(text):
     sys.stdout.write(text + "\n")
 
 
-def _read_spec(source):
+def _read_spec(source, param="--spec"):
     import json
     try:
         text = sys.stdin.read() if source == "-" else open(source).read()
     except OSError as error:
-        raise SpecError("--spec", "cannot read %s: %s" % (source, error.strerror))
+        raise SpecError(param, "cannot read %s: %s" % (source, error.strerror))
     try:
         return json.loads(text)
     except ValueError as error:
-        raise SpecError("--spec", "not valid JSON: %s" % error)
+        raise SpecError(param, "not valid JSON: %s" % error)
 
 
 def _parse_mount(text):
@@ -122,6 +124,7 @@ _FROM_CLI = {
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
     "capabilities": lambda added: {"add": added},
     "no_new_privileges": lambda allow_new: not allow_new,
+    "labels": lambda items: key_values("--label", items),
 }
 # --cap-drop fills the other half of the capabilities field.
 _CAP_DROP = Option(("--cap-drop",), "cap_drop", "append", metavar="CAP",
@@ -326,6 +329,55 @@ def cmd_ns(context, args):
     return 0
 
 
+def _parallel(text):
+    from ..lifecycle.apply import DEFAULT_PARALLEL, MAX_PARALLEL
+    if text is None:
+        return DEFAULT_PARALLEL
+    try:
+        parallel = int(text)
+    except ValueError:
+        parallel = 0
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise SpecError("--parallel", "must be a whole number from 1 to %d, got %r" % (MAX_PARALLEL, text))
+    return parallel
+
+
+def _print_outcome(outcome):
+    """The apply/restore document on stdout; exit 1 when a workload failed (each result says why)."""
+    _print_json(outcome)
+    for name in outcome["failed"]:
+        sys.stderr.write("nsfleet: %s: %s\n" % (name, next(
+            result["msg"] for result in outcome["results"] if result["name"] == name)))
+    return EXIT_FAILED if outcome["failed"] else 0
+
+
+def cmd_apply(context, args):
+    from ..lifecycle.apply import Apply, parse_entries, parse_selector
+
+    entries = parse_entries(_read_spec(args["specs"], "--specs"))
+    selector = parse_selector(args["selector"])
+    if selector and not args["prune"]:
+        raise SpecError("--selector", "only scopes --prune; give --prune too")
+    return _print_outcome(Apply(context.workloads(), entries, prune=args["prune"], selector=selector,
+                                check=args["check"], parallel=_parallel(args["parallel"])).run())
+
+
+def cmd_restore(context, args):
+    if args["systemd_unit"]:
+        from .restore_unit import render
+        if not context.executable:
+            raise SpecError("--systemd-unit", "only the installed nsfleet executable can name itself in a unit")
+        try:
+            sys.stdout.write(render(os.path.abspath(context.executable), os.path.abspath(context.store.root),
+                                    os.path.abspath(context.store.lib_dir)))
+        except ValueError as error:
+            raise SpecError("--systemd-unit", str(error))
+        return 0
+    from ..lifecycle.apply import restore
+
+    return _print_outcome(restore(context.workloads(), parallel=_parallel(args["parallel"])))
+
+
 def cmd_exec(context, args):
     from ..lifecycle import execution
 
@@ -407,6 +459,7 @@ def cmd_logs(context, args):
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
 _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
+_PARALLEL = Option(("--parallel",), "parallel", metavar="N", help_text="workloads started at once (default 16)")
 COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
@@ -446,6 +499,17 @@ COMMANDS = (
     ), ("name",)), cmd_logs),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
+    (Command("apply", "Bring this host to a JSON list of workload specs (each with state); print each result.", (
+        Option(("--specs",), "specs", default="-", metavar="FILE|-", help_text="the JSON list (- for stdin, default)"),
+        Option(("--prune",), "prune", "flag", help_text="remove the workloads that are not in the list"),
+        Option(("--selector",), "selector", "append", metavar="KEY=VALUE",
+               help_text="prune only workloads with these labels"),
+        Option(("--check",), "check", "flag", help_text="report what would change, change nothing"),
+        _PARALLEL)), cmd_apply),
+    (Command("restore", "After a boot: start again each workload last started, or with restart policy always.", (
+        _PARALLEL, Option(("--systemd-unit",), "systemd_unit", "flag",
+                          help_text="print the systemd unit that runs this restore at boot, and do nothing else"))),
+     cmd_restore),
 )
 # Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
 _INTERNAL_COMMANDS = (

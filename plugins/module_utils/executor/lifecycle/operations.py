@@ -14,12 +14,18 @@ from ..host import cgroups, signals, termination
 from ..host.descriptors import close_all_except
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
+from ..spec.schema import NAMESPACE_KINDS, UNHASHED_KEYS
 from ..spec.validate import spec_hash
 from . import observe
 from .state import NoSuchWorkload
 
 # How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
 STOP_GRACE_SECONDS = 5.0
+
+
+def metadata(spec):
+    """The spec's fields that the hash leaves out (labels): they change without a restart."""
+    return dict((key, spec.get(key)) for key in UNHASHED_KEYS)
 
 
 class OperationError(RuntimeError):
@@ -60,7 +66,11 @@ class Workloads:
             current = observe.observe(self.store, name)
             if current is not None:
                 if spec_hash(current.spec) == spec_hash(spec):
-                    return observe.workload_object(current), False
+                    if metadata(current.spec) == metadata(spec):
+                        return observe.workload_object(current), False
+                    # Labels are metadata: stored in place, the workload keeps running as it is.
+                    self.store.write_spec(name, dict(current.spec, **metadata(spec)))
+                    return observe.workload_object(observe.observe(self.store, name)), True
                 if not replace:
                     raise OperationError("workload %r exists with another spec; remove it or use --replace" % name)
                 self._remove_locked(current, force=False)
@@ -73,28 +83,31 @@ class Workloads:
                 raise
             return observe.workload_object(observe.observe(self.store, name)), True
 
-    def start(self, name):
+    def start(self, name, with_processes=True):
         """Start a created or ended workload. Returns (workload object, changed)."""
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
             if observation.status == "running":
-                return observe.workload_object(observation), False
+                self.store.write_desired(name, "started")
+                return observe.workload_object(observation, with_processes), False
             if observation.is_active:
                 self._stop_locked(observation, force=True)
             result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to start: %s" % (name, result["error"]))
-            return self.inspect(name), True
+            self.store.write_desired(name, "started")
+            return self.inspect(name, with_processes), True
 
     def stop(self, name, force=False):
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
+            self.store.write_desired(name, "stopped")
             if not observation.is_active:
                 return observe.workload_object(observation), False
             self._stop_locked(observation, force)
             return self.inspect(name), True
 
-    def restart(self, name):
+    def restart(self, name, with_processes=True):
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
             if observation.is_active:
@@ -102,7 +115,8 @@ class Workloads:
             result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to restart: %s" % (name, result["error"]))
-            return self.inspect(name), True
+            self.store.write_desired(name, "started")
+            return self.inspect(name, with_processes), True
 
     def remove(self, name, force=False, keep_logs=False):
         """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""

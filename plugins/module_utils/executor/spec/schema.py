@@ -62,10 +62,12 @@ class Field:
     ``module_default``: the default the module's argument spec shows, when it
     differs from None (None: the module sends nothing and the executor decides).
     ``cli``: the ``nsfleet run`` flags; ``cli_kind`` as in ``cli.arguments.Option``.
+    ``hashed``: False for metadata (labels): stored with the spec, but a change
+    is written in place and neither recreates nor restarts the workload.
     """
 
     def __init__(self, name, type, default=None, module_default=None, elements=None, choices=None, options=None,
-                 required=False, cli=None, cli_kind="value", cli_metavar="VALUE", cli_help=""):
+                 required=False, cli=None, cli_kind="value", cli_metavar="VALUE", cli_help="", hashed=True):
         self.name = name
         self.type = type
         self.default = default
@@ -78,6 +80,7 @@ class Field:
         self.cli_kind = cli_kind
         self.cli_metavar = cli_metavar
         self.cli_help = cli_help
+        self.hashed = hashed
 
 
 MOUNT_TYPES = ("bind", "tmpfs")
@@ -181,9 +184,13 @@ FIELDS = (
           cli_help="rotate the log past SIZE (k, m, g; default 10m)"),
     Field("log_max_files", "int", default=3, cli=("--log-max-files",), cli_metavar="N",
           cli_help="log files kept, the current one included (default 3)"),
+    Field("labels", "dict", default={}, cli=("--label", "-l"), cli_kind="append", cli_metavar="KEY=VALUE",
+          cli_help="metadata for selecting workloads (apply --prune --selector)", hashed=False),
 )
 FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
 KNOWN_KEYS = tuple(field.name for field in FIELDS)
+# Metadata: what may change without recreating the workload.
+UNHASHED_KEYS = tuple(field.name for field in FIELDS if not field.hashed)
 
 
 _MISSING = object()
@@ -209,10 +216,12 @@ _SUB_DEFAULTS = dict((field.name, dict((sub.name, sub.default) for sub in field.
 def hashed_view(spec):
     """What the spec hash covers: each field that differs from its default, in canonical form.
 
-    ``spec_version`` and keys the table does not know are left out.
+    ``spec_version``, metadata (``hashed=False``) and keys the table does not know are left out.
     """
     view = {}
     for field in FIELDS:
+        if not field.hashed:
+            continue
         value = spec.get(field.name, field.default)
         if value == field.default:
             continue

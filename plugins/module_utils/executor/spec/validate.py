@@ -30,6 +30,11 @@ _HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
 MAX_ARG_STRLEN = 131072
 # The largest uid or gid: (uid_t)-1 means "no change" to the kernel.
 MAX_ID = 4294967294
+# Label keys: letters, digits and "_.-/", starting with a letter or digit (like Kubernetes' label keys).
+_LABEL_KEY_FIRST = _HOSTNAME_FIRST
+_LABEL_KEY_REST = _HOSTNAME_FIRST | frozenset("_.-/")
+MAX_LABEL_KEY = 63
+MAX_LABEL_VALUE = 256
 # The kernel takes at most this many lines in a uid_map or gid_map (since Linux 4.15).
 MAX_ID_MAP_LINES = 340
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
@@ -104,6 +109,35 @@ def _looks_executable(path):
     except OSError:
         return False
     return magic == b"\x7fELF" or magic[:2] == b"#!"
+
+
+def label_items(param, labels):
+    """``labels`` (or a selector) as {key: text}; numbers and booleans become their JSON text, as in YAML."""
+    if not isinstance(labels, dict):
+        raise SpecError(param, "must be a mapping of label name to value")
+    result = {}
+    for key, value in labels.items():
+        if not _matches(key, _LABEL_KEY_FIRST, _LABEL_KEY_REST, MAX_LABEL_KEY):
+            raise SpecError(param, "%r is not a valid label name (letters, digits, '_', '.', '-', '/'; starts with a "
+                                   "letter or digit; at most %d characters)" % (key, MAX_LABEL_KEY))
+        if isinstance(value, (dict, list)) or value is None:
+            raise SpecError("%s.%s" % (param, key), "must be a string, got %r" % (value,))
+        text = value if isinstance(value, str) else _json_text(value)
+        if len(text) > MAX_LABEL_VALUE or "\n" in text:
+            raise SpecError("%s.%s" % (param, key), "must be one line of at most %d characters" % MAX_LABEL_VALUE)
+        result[key] = text
+    return result
+
+
+def key_values(param, words):
+    """KEY=VALUE words (``--label``, ``--selector``) as a dict; the value may be empty, the "=" may not be missing."""
+    found = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise SpecError(param, "%r: use KEY=VALUE" % word)
+        found[key] = value
+    return found
 
 
 def spec_hash(spec):
@@ -408,10 +442,15 @@ class _Validator:
     def user(user, spec):
         if user is None or user == "":
             return None
-        try:
-            resolved = users.resolve(str(user), spec["rootfs"])
-        except LookupError as error:
-            raise SpecError("user", str(error))
+        if isinstance(user, dict) and set(user) == {"uid", "gid"}:
+            resolved = dict(user)  # already resolved: a normalised spec validates as itself
+            if not all(isinstance(resolved[key], int) and not isinstance(resolved[key], bool) for key in user):
+                raise SpecError("user", "uid and gid must be numbers, got %r" % (user,))
+        else:
+            try:
+                resolved = users.resolve(str(user), spec["rootfs"])
+            except LookupError as error:
+                raise SpecError("user", str(error))
         for key in ("uid", "gid"):
             if not 0 <= resolved[key] <= MAX_ID:
                 raise SpecError("user", "%s %d is out of range (0 to %d)" % (key, resolved[key], MAX_ID))
@@ -510,6 +549,10 @@ class _Validator:
     def cgroup_parent(value, _spec):
         from .limits import validate_cgroup_parent
         return validate_cgroup_parent(value)
+
+    @staticmethod
+    def labels(labels, _spec):
+        return label_items("labels", labels)
 
     @staticmethod
     def restart_policy(value, _spec):

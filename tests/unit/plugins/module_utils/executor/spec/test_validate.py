@@ -267,3 +267,30 @@ def test_bad_log_bounds(field, value):
     with pytest.raises(SpecError) as refused:
         validate({"name": "web", "command": ["/bin/true"], field: value}, lambda name: False)
     assert refused.value.param == field
+
+
+def test_labels_are_text_by_name():
+    assert check({})["labels"] == {}
+    assert check({"labels": {"tier": "web", "app.kubernetes.io/part-of": "shop", "replicas": 2, "canary": True}})[
+        "labels"] == {"tier": "web", "app.kubernetes.io/part-of": "shop", "replicas": "2", "canary": "true"}
+
+
+@pytest.mark.parametrize("labels, param", [
+    ([], "labels"), ({"": "x"}, "labels"), ({"bad key": "x"}, "labels"), ({"-x": "x"}, "labels"),
+    ({"k" * 64: "x"}, "labels"), ({"tier": None}, "labels.tier"), ({"tier": ["a"]}, "labels.tier"),
+    ({"tier": "two\nlines"}, "labels.tier"), ({"tier": "v" * 257}, "labels.tier")])
+def test_bad_labels(labels, param):
+    fails_on(param, {"labels": labels})
+
+
+def test_labels_are_metadata_outside_the_hash():
+    """A label change alone never recreates a workload, and specs without labels hash as they always did."""
+    plain = check({})
+    assert spec_hash(check({"labels": {"tier": "web"}})) == spec_hash(plain)
+    assert spec_hash(dict(plain, labels={"tier": "db"})) == spec_hash(plain)
+
+
+def test_a_normalised_spec_validates_as_itself():
+    """What modules send back to create is the spec inspect normalised, user included."""
+    spec = check({"user": "1000:50", "labels": {"tier": "web"}, "stop_timeout": 2.0})
+    assert validate(spec, no_workloads) == spec
