@@ -14,7 +14,7 @@ from ..host import cgroups, signals, termination
 from ..host.descriptors import close_all_except
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
-from ..spec.schema import NAMESPACE_KINDS, UNHASHED_KEYS
+from ..spec.schema import UNHASHED_KEYS
 from ..spec.validate import spec_hash
 from . import observe
 from .state import NoSuchWorkload
