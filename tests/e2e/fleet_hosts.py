@@ -86,6 +86,7 @@ class FleetHost:
         self.client_key = client_key
         self.port = free_port_on(address)
         self.process = None
+        self.baseline = set()  # the host's own files once it runs (sshd's /run/sshd, mount's /run/mount)
 
     def path(self, *parts):
         return os.path.join(self.root, *parts)
@@ -114,6 +115,7 @@ class FleetHost:
             raise RuntimeError("host %s did not start: %s %s" % (
                 self.name, open(self.path("init.log")).read(), open(self.path("sshd.log")).read()
                 if os.path.exists(self.path("sshd.log")) else ""))
+        self.baseline = set(self.files())
         return self
 
     def init_pid(self):
@@ -145,15 +147,16 @@ class FleetHost:
                 found[pid] = comm
         return found
 
-    def leftovers(self):
-        """What nsfleet left: files in the host's private dirs and overlays, and processes besides sshd."""
-        files = []
+    def files(self):
+        """Every file and directory in the host's private dirs and in its overlays' upper dirs."""
         for name in PRIVATE_DIRS + tuple(os.path.join("upper", name) for name in OVERLAID_DIRS):
             for directory, subdirs, names in os.walk(self.path(name)):
                 for entry in subdirs + names:
-                    relative = os.path.relpath(os.path.join(directory, entry), self.root)
-                    if relative != "run/sshd":
-                        files.append(relative)
+                    yield os.path.relpath(os.path.join(directory, entry), self.root)
+
+    def leftovers(self):
+        """What was made after the host started and is still there, and its processes besides sshd."""
+        files = sorted(set(self.files()) - self.baseline)
         processes = sorted("%d %s" % (pid, comm) for pid, comm in self.processes().items() if comm != "sshd")
         return files, processes
 

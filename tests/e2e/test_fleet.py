@@ -149,7 +149,7 @@ class Fleet:
         """ansible-playbook of the installed collection's playbooks/<name>; the CompletedProcess."""
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=COLLECTIONS, ANSIBLE_HOST_KEY_CHECKING="False",
                    ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0", ANSIBLE_STDOUT_CALLBACK="default",
-                   ANSIBLE_FORKS="3", ANSIBLE_LOCAL_TEMP=os.path.join(self.root, "ansible-tmp"))
+                   ANSIBLE_FORKS="3", ANSIBLE_PIPELINING="True", ANSIBLE_LOCAL_TEMP=os.path.join(self.root, "ansible-tmp"))
         argv = [os.path.join(VENV_BIN, "ansible-playbook"), "-i", self.inventory,
                 os.path.join(PLAYBOOKS, name)] + list(args)  # an absolute name stays as it is
         result = subprocess.run(argv, capture_output=True, text=True, env=env, timeout=900, check=False)

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """bcrypt hashes for nsfleet-agent's basic_auth_users, keeping each hash that still matches its password.
 
 stdin: {"user": "password", ...} as JSON; argv[1]: the web config written before (may be missing).
