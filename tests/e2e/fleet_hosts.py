@@ -10,7 +10,6 @@ whole PID namespace.
 
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
@@ -161,11 +160,8 @@ class FleetHost:
         return files, processes
 
     def stop(self):
+        """SIGKILL to unshare: --kill-child takes the host's PID 1, and the kernel every process of its namespace."""
         if self.process is None or self.process.poll() is not None:
             return
-        self.process.send_signal(signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.process.kill()
+        self.process.wait(timeout=30)
