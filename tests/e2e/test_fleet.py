@@ -197,6 +197,11 @@ def fleet(tmp_path_factory):
 
 def test_provision_then_again_without_change(fleet):
     skip = [] if os.path.exists(BATCH_MODULE) else ["--skip-tags", "nsfleet_workloads"]
+    # Check mode on fresh hosts: says what it would do, does none of it.
+    dry = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "--check", *skip)
+    assert all(host["changed"] > 0 and host["failed"] == 0 for host in recap(dry.stdout).values()), dry.stdout[-6000:]
+    for host in fleet.hosts:
+        assert host.leftovers() == ([], []), "check mode made %s" % (host.leftovers(),)
     first = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", *skip)
     assert all(counts["failed"] == 0 for counts in recap(first.stdout).values())
     second = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", *skip)
