@@ -10,7 +10,7 @@ COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/nsfleet/pidns
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_NOCOLOR := 1
 
-TEST_PACKAGES := openssh-server openssh-client openssl busybox-static util-linux procps prometheus systemd
+TEST_PACKAGES := openssh-server openssh-client openssl busybox-static util-linux procps prometheus systemd runc
 BENCH_PACKAGES := runc busybox-static util-linux prometheus-process-exporter
 
 .PHONY: all demo test bench system-packages bench-packages venv bundle collection \
@@ -76,7 +76,7 @@ test-sanity: venv
 test-lint: venv collection
 	$(VENV)/bin/ansible-lint --offline playbooks $(wildcard roles)
 
-bench: venv bundle bench-packages
+bench: venv bundle collection bench-packages
 	$(VPY) tools/bench.py
 
 clean:

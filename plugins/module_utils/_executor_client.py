@@ -38,6 +38,17 @@ class NoSuchWorkload(ExecutorError):
     """The executor has no workload of that name (its exit code 3)."""
 
 
+def _error(args, rc, stderr):
+    """The exception for a failed executor start, its message the executor's own."""
+    message = stderr.strip()
+    if message.startswith("nsfleet: "):
+        message = message[len("nsfleet: "):]
+    message = message or "nsfleet %s exited with %d" % (args[0], rc)
+    if rc == executor_cli.EXIT_NO_SUCH_WORKLOAD:
+        return NoSuchWorkload(message)
+    return ExecutorError(message, rc == executor_cli.EXIT_BAD_INPUT)
+
+
 class ExecutorClient:
     def __init__(self, module, state_dir, may_install=True):
         self.module = module
@@ -63,19 +74,20 @@ class ExecutorClient:
             self.path = self.installed_path
         return self.path
 
-    def call(self, args, spec_document=None):
-        """Run ``nsfleet ARGS`` (one executor start); returns its JSON output."""
+    def run(self, args, spec_document=None, stdin_text=None):
+        """Run ``nsfleet ARGS`` (one executor start); returns (rc, stdout, stderr).
+
+        Its stdin: ``spec_document`` as JSON, or ``stdin_text`` as it is.
+        """
         argv = [sys.executable, "-IS", self.ensure(), "--state-dir", self.state_dir] + list(args)
-        data = None if spec_document is None else json.dumps(spec_document)
-        rc, stdout, stderr = self.module.run_command(argv, data=data, binary_data=True)
+        data = stdin_text if spec_document is None else json.dumps(spec_document)
+        return self.module.run_command(argv, data=data, binary_data=True)
+
+    def call(self, args, spec_document=None, stdin_text=None):
+        """Run ``nsfleet ARGS`` (one executor start); returns its JSON output."""
+        rc, stdout, stderr = self.run(args, spec_document, stdin_text)
         if rc != 0:
-            message = stderr.strip()
-            if message.startswith("nsfleet: "):
-                message = message[len("nsfleet: "):]
-            message = message or "nsfleet %s exited with %d" % (args[0], rc)
-            if rc == executor_cli.EXIT_NO_SUCH_WORKLOAD:
-                raise NoSuchWorkload(message)
-            raise ExecutorError(message, rc == executor_cli.EXIT_BAD_INPUT)
+            raise _error(args, rc, stderr)
         return json.loads(stdout) if stdout.strip() else None
 
     def inspect(self, name):
@@ -88,6 +100,20 @@ class ExecutorClient:
     def inspect_with_spec(self, name, spec_document):
         """{"workload": object or None, "spec": normalised, "spec_hash": ...}; bad specs raise ExecutorError."""
         return self.call(["inspect", name, "--spec", "-"], spec_document)
+
+    def apply(self, entries, prune=False, selector=None, check=False):
+        """A whole list of workloads in one executor start: {"changed", "failed": [names], "results": [...]}.
+
+        A workload that failed is in the results (exit code 1 with the document); bad input raises ExecutorError.
+        """
+        args = ["apply", "--specs", "-"] + (["--prune"] if prune else []) + (["--check"] if check else [])
+        for key, value in sorted((selector or {}).items()) if prune else ():
+            # Non-strings as their JSON text, as the executor stores label values (true, 1).
+            args += ["--selector", "%s=%s" % (key, value if isinstance(value, str) else json.dumps(value))]
+        rc, stdout, stderr = self.run(args, entries)
+        if rc not in (0, executor_cli.EXIT_FAILED) or not stdout.strip().startswith("{"):
+            raise _error(args, rc, stderr)
+        return json.loads(stdout)
 
     def list(self):
         """Every workload object, with processes."""

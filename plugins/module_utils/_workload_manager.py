@@ -13,6 +13,7 @@ __metaclass__ = type
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils._executor_client import ExecutorClient, ExecutorError
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.schema import KNOWN_KEYS as SPEC_OPTIONS
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.schema import UNHASHED_KEYS
 ACTIVE_STATUSES = ("running", "orphaned")
 
 
@@ -73,6 +74,8 @@ class WorkloadManager:
             self.actions.append("create")
         elif self.current["spec_hash"] != self.wanted["spec_hash"] or self.params["recreate"]:
             self.actions.extend(["remove", "create"])
+        elif any(self.current["spec"].get(key) != self.wanted["spec"].get(key) for key in UNHASHED_KEYS):
+            self.actions.append("update")  # labels only: stored in place, the workload keeps running
 
     def recreating(self):
         return "create" in self.actions
@@ -107,7 +110,7 @@ class WorkloadManager:
             return self.predicted()
         workload = self.current
         for action in self.actions:
-            if action == "create":
+            if action in ("create", "update"):
                 workload = self.client.call(["create", "--spec", "-"], self.wanted["spec"])
             elif action == "remove":
                 self.client.call(["rm", self.name])
@@ -129,6 +132,8 @@ class WorkloadManager:
         if not self.recreating() and ("remove" in self.actions or self.current is None):
             return None  # removed, or absent and staying so
         workload = dict(self.current or {}, name=self.name)
+        if "update" in self.actions:
+            workload["spec"] = self.wanted["spec"]
         if self.recreating():
             workload.update(spec=self.wanted["spec"], status="created", init_host_pid=None, processes=[],
                             namespaces={}, exit_code=None, restart_count=0)

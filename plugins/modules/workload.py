@@ -103,8 +103,61 @@ options:
       - Namespace type (V(pid), V(mount), V(uts), V(ipc), V(net), V(cgroup)) to V(private), V(host),
         V(workload:<name>) (share another workload's, like C(docker run --pid=container:<name>)) or V(path:<file>)
         (join a namespace file such as C(/proc/<pid>/ns/pid) or a bind-mounted one).
-      - V(pid) and V(mount) default to V(private), the others to V(host). V(user) accepts only V(host) for now.
+      - V(pid) and V(mount) default to V(private), the others to V(host).
+      - V(user=private) gives the workload a user namespace of its own, mapped by O(uid_map) and O(gid_map);
+        root inside is an unprivileged uid on the host. It is entered after every other namespace and mount is
+        made, so those stay the host's and the workload's root cannot change them (no mounts, no hostname,
+        no network set-up, no ports below 1024 in a private V(net)). V(user=workload:<name>) and
+        V(user=path:<file>) join an existing one and run as its uid 0.
     type: dict
+  uid_map:
+    description:
+      - With V(user=private) in O(namespaces), the user namespace's uid map; lines must not overlap, inside or
+        outside, and uid 0 inside must be mapped. At most 340 lines.
+      - Default, when V(user=private) in O(namespaces) and no map is given, one line with C(inside=0), C(outside=100000),
+        C(count=65536); root inside is uid 100000 on the host, the same range for every workload, like Docker's C(userns-remap),
+        so a rootfs can be C(chown)ed to it once. Give each workload its own range to keep them apart.
+      - Files in O(rootfs) must be owned by mapped ids to be writable by the workload; ids outside the map
+        show as 65534 inside. Without a rootfs, the workload reads the host's files as that unprivileged uid.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
+  gid_map:
+    description:
+      - As O(uid_map), for group ids; the same default.
+    type: list
+    elements: dict
+    suboptions:
+      inside:
+        description:
+          - First id of the range inside the user namespace.
+        type: int
+        required: true
+      outside:
+        description:
+          - First id of the range on the host.
+        type: int
+        required: true
+      count:
+        description:
+          - How many ids the range holds, at least 1. Ids run from 0 to 4294967294.
+        type: int
+        required: true
   readonly_rootfs:
     description:
       - Make the root filesystem read-only, like C(docker run --read-only). With O(rootfs) that is the rootfs;
@@ -124,6 +177,54 @@ options:
         mounts. Only for workloads that need the host's devices.
     type: bool
     default: false
+  capabilities:
+    description:
+      - Changes to the capabilities the command gets, as Docker's C(--cap-add) and C(--cap-drop). Without them a
+        root command gets Docker's default 14 (C(CapEff 00000000a80425fb)) in its bounding, permitted and
+        effective sets; inheritable and ambient are always empty.
+      - A non-root O(user) gets no capabilities; the set still bounds what file capabilities could give.
+      - Names as in capabilities(7), with or without C(CAP_), in any case; an unknown name is refused.
+    type: dict
+    suboptions:
+      add:
+        description:
+          - Capabilities to add; V(ALL) adds every capability (minus O(capabilities.drop)).
+        type: list
+        elements: str
+      drop:
+        description:
+          - Capabilities to drop; V(ALL) leaves only those O(capabilities.add) names.
+        type: list
+        elements: str
+  no_new_privileges:
+    description:
+      - Set the no_new_privs bit, so setuid programs and file capabilities cannot raise the command's privileges.
+      - With V(false), a seccomp filter is loaded before the ids change, so a custom O(seccomp) profile must allow
+        C(setuid), C(setgid), C(setgroups), C(capset), C(prctl) and C(execve).
+    type: bool
+    default: true
+  seccomp:
+    description:
+      - V(default) filters system calls as Docker's default profile does (an allow-list; anything else fails
+        with EPERM; namespace-creating C(clone), C(unshare), C(mount) and friends only with C(CAP_SYS_ADMIN);
+        C(personality) only with the usual personas; the host's architectures only).
+      - V(unconfined) runs without a filter.
+      - Otherwise the absolute path of a Docker-format JSON profile, checked when the workload is created and read
+        again at every start.
+      - The filter is compiled by libseccomp. On a host without it (Debian C(libseccomp2), RHEL C(libseccomp)),
+        every value but V(unconfined) is refused with a message saying so; a workload never runs unfiltered by
+        surprise.
+    type: str
+    default: default
+  apparmor_profile:
+    description:
+      - AppArmor profile the command runs under, applied as runc does. Refused where the host does not run
+        AppArmor or has no such profile loaded.
+    type: str
+  selinux_label:
+    description:
+      - SELinux process label of the command, applied as runc does. Refused where the host does not run SELinux.
+    type: str
   init:
     description:
       - Run nsfleet's init as PID 1; it reaps orphans, forwards signals to the command and exits with its exit code.
@@ -146,6 +247,71 @@ options:
     type: str
     choices: ['no', on-failure, always]
     default: 'no'
+  limits:
+    description:
+      - Resource limits, applied through the workload's own cgroup (cgroup v2, or the v1 C(memory), C(pids) and
+        C(cpu) controllers on v1 and hybrid hosts; the executor detects which at run time).
+      - Every process of the workload is in the cgroup from its first instruction, and O(state=absent) kills what is
+        left in it and removes it.
+      - A workload killed by the OOM killer exits with code V(137) and reports RV(workload.oom_killed=true); its
+        O(restart_policy) applies.
+      - A change of limits recreates the workload, like any change of the spec.
+    type: dict
+    suboptions:
+      memory:
+        description:
+          - Memory limit, in bytes or with a unit as in C(docker run --memory), for example V(512m) or V(1g); at
+            least V(6m).
+        type: str
+      memory_swap:
+        description:
+          - Memory and swap together, as in C(docker run --memory-swap); V(-1) for unlimited swap. Needs
+            O(limits.memory).
+          - Unlike Docker, left unset it means no swap at all, so an allocation past O(limits.memory) is an OOM kill.
+        type: str
+      pids:
+        description:
+          - The most processes and threads the workload may have at once (at least V(1)); its init counts.
+        type: int
+      cpu:
+        description:
+          - CPU time as a number of CPUs, as in C(docker run --cpus), for example V(0.5); at most the host's CPU count.
+        type: float
+      cpu_weight:
+        description:
+          - Relative CPU share when CPUs are contended, V(1) to V(10000), default V(100) (cgroup v2 C(cpu.weight);
+            on v1 it becomes C(cpu.shares), 100 being 1024).
+        type: int
+  cgroup_parent:
+    description:
+      - The cgroup under which the workload's own cgroup, C(<cgroup_parent>/<name>), is made, as an absolute path in
+        each hierarchy.
+      - By default V(/nsfleet) at the root of the hierarchies, beside systemd's slices, as Docker's C(cgroupfs) driver
+        puts C(/docker); systemd leaves cgroups it did not create alone. On a cgroup v2 host a parent must hold no
+        processes of its own; to stay inside systemd's tree, give a cgroup that systemd delegated (a unit with
+        C(Delegate=yes)) and that no process of the unit is in.
+      - With O(state_dir) other than V(/), the default is V(/nsfleet-<crc32 of the state dir>), so several state dirs
+        on one host never share a cgroup.
+    type: str
+  log_max_size:
+    description:
+      - The size past which the workload's log (its stdout and stderr, in C(<state_dir>/var/log/nsfleet/<name>.log))
+        is rotated, in bytes or with a V(k), V(m), V(g) or V(t) suffix (binary units), from V(4k) to V(1t).
+      - No log file passes it; a workload that writes faster than the disk takes waits for its supervisor.
+      - The executor's default is V(10m).
+    type: str
+  log_max_files:
+    description:
+      - How many log files are kept, the current one included; V(1) keeps no rotated copy. From 1 to 100.
+      - The executor's default is V(3).
+    type: int
+  labels:
+    description:
+      - Metadata, name to value, for selecting workloads; M(nsfleet.pidns.workloads) prunes by them.
+      - Names are letters, digits, V(_), V(.), V(-) and V(/), at most 63 characters; values are strings of one line.
+      - Labels are not part of the spec hash. Changing only them stores the new labels and leaves the workload
+        running as it is.
+    type: dict
   recreate:
     description:
       - Remove and create the workload even when its spec did not change.
@@ -217,7 +383,8 @@ workload:
       sample: web
     status:
       description: V(created), V(running), V(stopped), V(exited), V(dead) (nothing runs and no exit was recorded)
-        or V(orphaned) (init runs without its supervisor).
+        , V(orphaned) (init runs without its supervisor) or V(stale) (it was running before the host rebooted;
+        O(state=started) starts it again).
       type: str
       returned: always
       sample: running
@@ -250,6 +417,27 @@ workload:
       type: dict
       returned: always
       sample: {pid: "pid:[4026532207]", mnt: "mnt:[4026532206]"}
+    user_namespace:
+      description: The uid and gid maps in force, while it runs; the host's own user namespace maps
+        V(0 0 4294967295).
+      type: dict
+      returned: always
+      sample: {uid_map: [{inside: 0, outside: 100000, count: 65536}], gid_map: [{inside: 0, outside: 100000, count: 65536}]}
+    oom_killed:
+      description: Whether the OOM killer killed a process of the workload's last run (reset at each start).
+      type: bool
+      returned: always
+      sample: false
+    cgroup:
+      description:
+        - The workload's cgroup, V(null) when none could be made (a host without usable cgroups runs workloads
+          without limits all the same).
+        - C(version) is V(2) (unified) or V(1) (v1 or hybrid host); C(dirs) maps V(unified), or each v1 controller,
+          to the absolute directory.
+      type: dict
+      returned: always
+      sample: {version: 1, path: /nsfleet/web, dirs: {memory: /sys/fs/cgroup/memory/nsfleet/web,
+               pids: /sys/fs/cgroup/pids/nsfleet/web}}
     processes:
       description: The PID mapping, every process visible in the workload's PID namespace.
       type: list
@@ -257,6 +445,45 @@ workload:
       returned: always
       sample: [{host_pid: 4242, ns_pid: 1, ppid: 0, comm: nsfleet-init, state: S},
                {host_pid: 4243, ns_pid: 2, ppid: 1, comm: python3, state: S}]
+    security:
+      description: The confinement in force for the workload's command, every default spelled out.
+      type: dict
+      returned: always
+      contains:
+        capabilities:
+          description: Capability names by set (C(bounding), C(effective), C(permitted), C(inheritable), C(ambient)).
+          type: dict
+          returned: always
+          sample: {bounding: [CAP_CHOWN, CAP_KILL], effective: [CAP_CHOWN, CAP_KILL], permitted: [CAP_CHOWN, CAP_KILL],
+                   inheritable: [], ambient: []}
+        no_new_privileges:
+          description: Whether the no_new_privs bit is set.
+          type: bool
+          returned: always
+          sample: true
+        seccomp:
+          description: V(default), V(unconfined) or the profile's path.
+          type: str
+          returned: always
+          sample: default
+        apparmor_profile:
+          description: The AppArmor profile, or V(null).
+          type: str
+          returned: always
+        selinux_label:
+          description: The SELinux label, or V(null).
+          type: str
+          returned: always
+        readonly_rootfs:
+          description: Whether the root filesystem is read-only.
+          type: bool
+          returned: always
+          sample: false
+        dev:
+          description: V(minimal) (nsfleet's own C(/dev)) or V(host) (O(host_dev)).
+          type: str
+          returned: always
+          sample: minimal
     spec:
       description: The normalised spec.
       type: dict

@@ -58,6 +58,8 @@ workloads:
       exit_code: null
       init_host_pid: 4242
       restart_count: 0
+      oom_killed: false
+      cgroup: {version: 2, path: /nsfleet/web, dirs: {unified: /sys/fs/cgroup/nsfleet/web}}
       processes:
         - {host_pid: 4242, ns_pid: 1, ppid: 0, comm: nsfleet-init, state: S}
         - {host_pid: 4243, ns_pid: 2, ppid: 1, comm: python3, state: S}

@@ -2,11 +2,12 @@
 
 import argparse
 import logging
+import resource
 import signal
 import threading
 
 from . import __version__, log
-from .collector import NsfleetCollector
+from .exporter import make_exporter
 from .server import make_server, serve_in_thread
 from .web_config import WebConfigError, load
 
@@ -42,6 +43,9 @@ def build_parser():
                                           "nsfleet_series_dropped")
     parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
+    parser.add_argument("--collector.resources", dest="collect_resources", action=argparse.BooleanOptionalAction,
+                        default=True, help="per-workload CPU, memory, PIDs, limits and OOM kills from its cgroup; "
+                                           "CPU and memory of every other PID namespace from /proc")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
@@ -50,16 +54,35 @@ def build_parser():
     return parser
 
 
+def raise_open_file_limit():
+    """Lift the soft RLIMIT_NOFILE to the hard limit, and return the soft limit in force.
+
+    A start-up decision: the scan holds one /proc/PID/stat descriptor per
+    process so that a steady scrape is one pread each, and the default soft
+    limit (1024) would cap that far below a busy host's process count. The
+    hard limit stays whatever the service manager set (LimitNOFILE).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:
+            LOG.warning("could not raise the open file limit from %d to %d: %s", soft, hard, error)
+    return soft
+
+
 def build_exporter(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
-    return NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                            args.collect_workloads, args.mapping_max_series)
+    return make_exporter(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
+                         args.collect_workloads, args.mapping_max_series, args.collect_resources)
 
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)
+    open_file_limit = raise_open_file_limit()  # before the scan sizes its descriptor budget from it
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
         exporter = build_exporter(args)
@@ -71,9 +94,10 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: stop.set())
     serve_in_thread(server)
-    LOG.info("listening on %s%s (TLS %s, basic auth %s), procfs %s, state %s", args.listen_address,
+    LOG.info("listening on %s%s (TLS %s, basic auth %s), procfs %s, state %s, open file limit %s", args.listen_address,
              args.telemetry_path, "on" if web_config and web_config.ssl_context else "off",
-             "on" if web_config and web_config.users else "off", args.procfs, args.state_dir)
+             "on" if web_config and web_config.users else "off", args.procfs, args.state_dir,
+             "unlimited" if open_file_limit == resource.RLIM_INFINITY else open_file_limit)
     while not stop.wait(3600):
         pass
     LOG.info("shutting down")

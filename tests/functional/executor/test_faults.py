@@ -25,7 +25,8 @@ NAMES = ("alpha", "beta", "gamma")
 def _files_under(root):
     found = set()
     for parent, subdirs, files in os.walk(root):
-        subdirs[:] = [name for name in subdirs if name != "bin"]  # the installed executor stays
+        # The installed executor stays, and so do the host's compiled seccomp filters (one per profile).
+        subdirs[:] = [name for name in subdirs if name not in ("bin", ".seccomp")]
         found.update(os.path.relpath(os.path.join(parent, name), root) for name in files)
     return found
 

@@ -47,8 +47,11 @@ def test_destroying_a_sharer_leaves_the_owner_running(nsfleet):
 
 
 def test_nested_namespace_maps_correctly(nsfleet):
-    # The outer workload runs nsfleet itself, which makes a PID namespace inside the outer one.
-    outer = nsfleet.detach("outer", NSFLEET, "run", "--rm", "--", "/bin/sleep", "1000")
+    # The outer workload runs nsfleet itself, which makes a PID namespace inside the outer one: a runtime
+    # inside a workload needs what a privileged container gets (every capability, no seccomp filter).
+    inner_state = os.path.join(nsfleet.state_dir, "inner")
+    outer = nsfleet.detach("outer", NSFLEET, "--state-dir", inner_state, "run", "--rm", "--", "/bin/sleep", "1000",
+                           options=("--cap-add", "ALL", "--seccomp", "unconfined"))
 
     def nested_ready():
         processes = nsfleet.inspect("outer")["processes"]

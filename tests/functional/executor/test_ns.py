@@ -13,7 +13,9 @@ def pidns_of(pid):
 
 
 def test_namespace_tree_with_workload_names(nsfleet):
-    web = nsfleet.detach("web", NSFLEET, "run", "--rm", "--", "/bin/sleep", "600")
+    # A runtime inside a workload needs what a privileged container gets.
+    web = nsfleet.detach("web", NSFLEET, "--state-dir", os.path.join(nsfleet.state_dir, "inner"), "run", "--rm", "--",
+                         "/bin/sleep", "600", options=("--cap-add", "ALL", "--seccomp", "unconfined"))
     nsfleet.detach("sidecar", "/bin/sleep", "601", options=("--ns", "pid=workload:web"))
     web_ns = pidns_of(web["init_host_pid"])
 
@@ -38,4 +40,34 @@ def test_namespace_tree_with_workload_names(nsfleet):
     assert by_ns[web_ns]["processes"] == nprocs[web_ns] == 4  # init, nested nsfleet, sidecar's init and sleep
     assert nested["processes"] == nprocs[nested["pidns"]] == 2
     text = nsfleet("ns").stdout
-    assert "web" in text and text.splitlines()[0].split() == ["PIDNS", "PROCS", "INIT_PID", "WORKLOAD"]
+    assert "web,sidecar" in text and text.splitlines()[0].split() == ["PIDNS", "PROCS", "INIT_PID", "COMM", "WORKLOAD"]
+    # Every workload in a namespace, its creator first; the init's comm as the host sees it.
+    assert by_ns[web_ns]["workloads"] == ["web", "sidecar"] and nested["workloads"] == []
+    assert by_ns[web_ns]["init_comm"] == "nsfleet-init" and nested["init_comm"] == "nsfleet-init"
+    assert by_ns[host_ns]["init_comm"] in ("systemd", "init", "tini", "docker-init", "dumb-init", "sh", "bash") or \
+        by_ns[host_ns]["init_comm"] is None or by_ns[host_ns]["init_host_pid"] == 1
+
+
+def test_every_quiet_namespace_and_its_count_equal_lsns(nsfleet):
+    """Other processes come and go on a shared machine: every namespace whose count did not change while
+    lsns ran (nsfleet read before and after) must agree with it, and so must the set of namespaces."""
+    nsfleet.detach("counted", "/bin/sh", "-c", "sleep 600 & sleep 601 & exec sleep 602")
+    assert wait_for(lambda: len(nsfleet.inspect("counted")["processes"]) == 4)
+    counted_ns = pidns_of(nsfleet.inspect("counted")["init_host_pid"])
+
+    def counts():
+        return dict((entry["pidns"], entry["processes"]) for entry in nsfleet.json("ns", "--json"))
+
+    for _attempt in range(10):
+        before = counts()
+        lsns = subprocess.run(["lsns", "-t", "pid", "-J", "-o", "NS,NPROCS"], capture_output=True, text=True,
+                              check=False)
+        after = counts()
+        if lsns.returncode == 0:  # lsns fails when a process it listed exits before it reads it
+            break
+    theirs = dict((int(entry["ns"]), int(entry["nprocs"])) for entry in json.loads(lsns.stdout)["namespaces"])
+    quiet = set(namespace for namespace in before if after.get(namespace) == before[namespace])
+    assert counted_ns in quiet and theirs[counted_ns] == before[counted_ns] == 4
+    assert len(quiet) > len(before) / 2, "the host is too busy to compare"
+    assert dict((ns, theirs.get(ns)) for ns in quiet) == dict((ns, before[ns]) for ns in quiet)
+    assert set(theirs) <= set(before) | set(after)

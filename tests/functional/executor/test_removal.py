@@ -9,8 +9,10 @@ from nsfleet_cli import NSFLEET, wait_for
 
 
 def files_under(directory):
+    """Every file, but the host's compiled seccomp filters: shared by all workloads, kept until reboot."""
     return sorted(os.path.relpath(os.path.join(parent, name), directory)
-                  for parent, _dirs, names in os.walk(directory) for name in names)
+                  for parent, _dirs, names in os.walk(directory) for name in names
+                  if not parent.endswith("/run/nsfleet/.seccomp"))
 
 
 def lock_is_held(path):
@@ -41,6 +43,17 @@ def test_rm_keep_logs_keeps_only_the_log(nsfleet):
     nsfleet("rm", "--keep-logs", "web")
     assert files_under(nsfleet.state_dir) == ["var/log/nsfleet/web.log"]
     assert open(log).read() == "hello\n"
+
+
+def test_rm_removes_what_a_killed_create_left(nsfleet):
+    """A create killed before its spec was renamed into place leaves a temp file and no spec."""
+    spec_dir = os.path.join(nsfleet.state_dir, "var/lib/nsfleet/web")
+    os.makedirs(spec_dir)
+    with open(os.path.join(spec_dir, ".spec.json.4242.tmp"), "w") as half_written:
+        half_written.write('{"na')
+    nsfleet("rm", "web", check=False)
+    assert files_under(nsfleet.state_dir) == []
+    assert not os.path.exists(spec_dir)
 
 
 @pytest.mark.parametrize("verb", ["start", "stop", "restart", "inspect", "ps"])

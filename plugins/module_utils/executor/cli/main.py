@@ -4,12 +4,15 @@
 """The ``nsfleet`` command: what the modules call, and the runbook tool on a host.
 
 Exit codes: 0 done; 1 the operation failed; 2 bad input (the message names
-the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec;
+the parameter); 3 no such workload (start, stop, restart, inspect, ps, exec, logs;
 ``rm`` of a missing workload is done, not an error); for ``run`` and
-``exec``, the command's own exit code once it started.
+``exec``, the command's own exit code once it started (``exec --json``
+exits 0 and puts the command's code in its JSON as ``rc``).
 Machine-readable output is JSON on stdout; errors go to stderr.
 
-``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
+``apply`` and ``restore`` print {"changed", "failed": [names], "results":
+[{name, action, changed, failed, msg, workload, before}]} and exit 1 when a
+workload failed (the others are done). ``inspect NAME --spec FILE|-`` answers what the modules ask before they act,
 in one executor start: {"workload": the object or null, "spec": the spec
 validated and normalised, "spec_hash": its hash}. ``inspect --all`` prints
 every workload object, with processes.
@@ -23,7 +26,7 @@ import os
 import sys
 
 from .. import __version__
-from ..spec.validate import SpecError
+from ..spec.validate import SpecError, key_values
 from .arguments import Command, Option, UsageError
 
 EXIT_FAILED = 1
@@ -54,16 +57,16 @@ def _print_line(text):
     sys.stdout.write(text + "\n")
 
 
-def _read_spec(source):
+def _read_spec(source, param="--spec"):
     import json
     try:
         text = sys.stdin.read() if source == "-" else open(source).read()
     except OSError as error:
-        raise SpecError("--spec", "cannot read %s: %s" % (source, error.strerror))
+        raise SpecError(param, "cannot read %s: %s" % (source, error.strerror))
     try:
         return json.loads(text)
     except ValueError as error:
-        raise SpecError("--spec", "not valid JSON: %s" % error)
+        raise SpecError(param, "not valid JSON: %s" % error)
 
 
 def _parse_mount(text):
@@ -99,36 +102,68 @@ def _parse_namespaces(items):
     return dict((nstype, value) for nstype, _sep, value in (item.partition("=") for item in items))
 
 
+def _parse_id_map(items):
+    """'INSIDE:OUTSIDE:COUNT' lines; anything else goes to the validator as it is, which names the flaw."""
+    lines = []
+    for text in items:
+        parts = text.split(":")
+        if len(parts) == 3 and all(part.isdigit() for part in parts):
+            text = dict(zip(("inside", "outside", "count"), (int(part) for part in parts)))
+        lines.append(text)
+    return lines
+
+
 # How a ``run`` flag's parsed value becomes the spec field's value; the rest pass as they are.
 _FROM_CLI = {
     "env": _parse_env,
     "mounts": lambda items: [_parse_mount(text) for text in items],
     "namespaces": _parse_namespaces,
+    "uid_map": _parse_id_map,
+    "gid_map": _parse_id_map,
     "init": lambda no_init: not no_init,
     "stop_timeout": lambda text: _parse_number("--stop-timeout", text),
+    "capabilities": lambda added: {"add": added},
+    "no_new_privileges": lambda allow_new: not allow_new,
+    "labels": lambda items: key_values("--label", items),
 }
+# --cap-drop fills the other half of the capabilities field.
+_CAP_DROP = Option(("--cap-drop",), "cap_drop", "append", metavar="CAP",
+                   help_text="drop a capability from Docker's default set (ALL: every one)")
 
 
 def _run_field_options():
-    """``nsfleet run``'s spec flags, one per spec field that has ``cli`` in the schema."""
+    """``nsfleet run``'s spec flags, one per spec field (or sub-option, like limits.memory) with ``cli``."""
     from ..spec.schema import FIELDS
-    return tuple(Option(field.cli, field.name, field.cli_kind, metavar=field.cli_metavar, help_text=field.cli_help,
-                        choices=field.choices) for field in FIELDS if field.cli)
+    options = []
+    for field in FIELDS:
+        for dest, flagged in [(field.name, field)] + [("%s.%s" % (field.name, sub.name), sub)
+                                                      for sub in (field.options if field.type == "dict" else None) or ()]:
+            if flagged.cli:
+                options.append(Option(flagged.cli, dest, flagged.cli_kind, metavar=flagged.cli_metavar,
+                                      help_text=flagged.cli_help, choices=flagged.choices))
+    return tuple(options)
 
 
 def spec_from_run_args(args):
-    from ..spec.schema import FIELDS
+    from ..spec.schema import FIELDS_BY_NAME
     raw = {"command": args["remainder"]}
-    for field in FIELDS:
-        value = args.get(field.name) if field.cli else None
-        if value in (None, [], ""):
+    for dest, value in sorted(args.items()):
+        name, _dot, sub_name = dest.partition(".")  # "limits.memory": a sub-option's flag
+        field = FIELDS_BY_NAME.get(name)
+        if field is None or value in (None, [], ""):
             continue
-        raw[field.name] = _FROM_CLI.get(field.name, lambda given: given)(value)
+        if sub_name:
+            raw.setdefault(name, {})[sub_name] = value
+        elif field.cli:
+            raw[name] = _FROM_CLI.get(name, lambda given: given)(value)
+    if args.get("cap_drop"):
+        raw.setdefault("capabilities", {})["drop"] = args["cap_drop"]
     raw.setdefault("name", "run-%d" % os.getpid())
     return raw
 
 
 def cmd_run(context, args):
+    from ..host import cgroups
     from ..runtime.joins import open_joined
     from ..spec.validate import validate
     from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
@@ -152,9 +187,17 @@ def cmd_run(context, args):
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
-    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False)
+    # A one-shot run keeps no state, so a cgroup only when a limit needs one (and it goes with the run).
+    cgroup = cgroups.for_workload(spec, store.root) if keep_state or spec["limits"] else None
+    supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
+                            cgroup=cgroup, filter_cache_dir=store.filter_cache_dir)
     failures = []
-    code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    try:
+        code = supervisor.run(on_started=lambda result: failures.append(result.get("error")))
+    finally:
+        if cgroup is not None and not keep_state:
+            cgroup.remove()
+            cgroups.remove_default_parent(cgroup, spec, store.root)
     if failures and failures[0]:
         sys.stderr.write("nsfleet: %s\n" % failures[0])
     if keep_state and args["rm"]:
@@ -277,28 +320,151 @@ def cmd_ns(context, args):
     if args["json"]:
         _print_json(namespaces)
         return 0
-    _print_line("%-24s %6s %9s  %s" % ("PIDNS", "PROCS", "INIT_PID", "WORKLOAD"))
+    _print_line("%-24s %6s %9s  %-16s %s" % ("PIDNS", "PROCS", "INIT_PID", "COMM", "WORKLOAD"))
     for entry in namespaces:
         indent = "  " * (entry["level"] or 0)
-        _print_line("%-24s %6d %9s  %s" % (indent + str(entry["pidns"]), entry["processes"],
-                                           entry["init_host_pid"] or "-", entry["workload"] or ""))
+        _print_line("%-24s %6d %9s  %-16s %s" % (indent + str(entry["pidns"]), entry["processes"],
+                                                 entry["init_host_pid"] or "-", entry["init_comm"] or "-",
+                                                 ",".join(entry["workloads"])))
     return 0
 
 
+def _parallel(text):
+    from ..lifecycle.apply import DEFAULT_PARALLEL, MAX_PARALLEL
+    if text is None:
+        return DEFAULT_PARALLEL
+    try:
+        parallel = int(text)
+    except ValueError:
+        parallel = 0
+    if not 1 <= parallel <= MAX_PARALLEL:
+        raise SpecError("--parallel", "must be a whole number from 1 to %d, got %r" % (MAX_PARALLEL, text))
+    return parallel
+
+
+def _print_outcome(outcome):
+    """The apply/restore document on stdout; exit 1 when a workload failed (each result says why)."""
+    _print_json(outcome)
+    for name in outcome["failed"]:
+        sys.stderr.write("nsfleet: %s: %s\n" % (name, next(
+            result["msg"] for result in outcome["results"] if result["name"] == name)))
+    return EXIT_FAILED if outcome["failed"] else 0
+
+
+def cmd_apply(context, args):
+    from ..lifecycle.apply import Apply, parse_entries, parse_selector
+
+    entries = parse_entries(_read_spec(args["specs"], "--specs"))
+    selector = parse_selector(args["selector"])
+    if selector and not args["prune"]:
+        raise SpecError("--selector", "only scopes --prune; give --prune too")
+    return _print_outcome(Apply(context.workloads(), entries, prune=args["prune"], selector=selector,
+                                check=args["check"], parallel=_parallel(args["parallel"])).run())
+
+
+def cmd_restore(context, args):
+    if args["systemd_unit"]:
+        from .restore_unit import render
+        if not context.executable:
+            raise SpecError("--systemd-unit", "only the installed nsfleet executable can name itself in a unit")
+        try:
+            sys.stdout.write(render(os.path.abspath(context.executable), os.path.abspath(context.store.root),
+                                    os.path.abspath(context.store.lib_dir)))
+        except ValueError as error:
+            raise SpecError("--systemd-unit", str(error))
+        return 0
+    from ..lifecycle.apply import restore
+
+    return _print_outcome(restore(context.workloads(), parallel=_parallel(args["parallel"])))
+
+
 def cmd_exec(context, args):
+    from ..lifecycle import execution
+
     if not args["remainder"]:
         raise SpecError("command", "give the command after --")
-    return context.workloads().exec_in(args["name"], args["remainder"])
+    timeout = None if args["timeout"] is None else _parse_number("--timeout", args["timeout"])
+    request = execution.ExecRequest(args["remainder"], user=args["user"], env=_parse_env(args["env"]),
+                                    cwd=args["cwd"], timeout=timeout, creates=args["creates"],
+                                    removes=args["removes"])
+    stdin_fd = os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC) if args["no_stdin"] else 0
+    try:
+        result = execution.run(context.store, args["name"], request, capture=args["json"], stdin_fd=stdin_fd,
+                               check=args["check"])
+    finally:
+        if stdin_fd != 0:
+            os.close(stdin_fd)
+    if args["json"]:
+        _print_json(result)
+        return 0
+    if args["check"] or result.get("skipped"):
+        sys.stderr.write("nsfleet: exec: %s\n" % result["msg"])
+    elif result["timed_out"]:
+        sys.stderr.write("nsfleet: exec: killed after the timeout of %ss\n" % args["timeout"])
+    elif result["error"]:
+        sys.stderr.write("nsfleet: %s\n" % result["error"])
+    return result["rc"]
+
+
+def _parse_count(param, text):
+    if text is None:
+        return None
+    if not text.isdigit():
+        raise SpecError(param, "must be a whole number of lines, got %r" % text)
+    return int(text)
+
+
+def cmd_logs(context, args):
+    from ..lifecycle import logs
+    from ..spec.validate import validate_name
+
+    name = validate_name(args["name"])
+    tail = _parse_count("--tail", args["tail"])
+    if args["json"] and args["follow"]:
+        raise SpecError("--follow", "cannot be combined with --json")
+    paths, size = logs.snapshot(context.store, name)
+    if args["json"]:
+        chunks = []
+        if tail is None:
+            logs.read_all(paths, size, chunks.append)
+        else:
+            chunks = logs.tail_lines(paths, size, tail)
+        text = b"".join(chunks).decode("utf-8", "replace")
+        _print_json({"name": name, "log": text, "log_lines": text.splitlines(),
+                     "files": [path for path in paths if os.path.exists(path)]})
+        return 0
+    out = sys.stdout.buffer
+    try:
+        if tail is None:
+            logs.read_all(paths, size, out.write)
+        else:
+            for line in logs.tail_lines(paths, size, tail):
+                out.write(line)
+        out.flush()
+        if args["follow"]:
+            def write(data):
+                out.write(data)
+                out.flush()
+            logs.follow(context.store, name, write, size)
+    except KeyboardInterrupt:
+        return 0
+    except BrokenPipeError:
+        # The reader went away (| head): done. Point stdout at /dev/null so the exit flush cannot fail again.
+        null_fd = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(null_fd, 1)
+        os.close(null_fd)
+    return 0
 
 
 _JSON = Option(("--json",), "json", "flag", help_text="print JSON")
 _FORCE = Option(("--force", "-f"), "force", "flag", help_text="SIGKILL at once instead of stop_signal")
 _SPEC = Option(("--spec",), "spec", metavar="FILE|-", help_text="the JSON spec (- for stdin)")
+_PARALLEL = Option(("--parallel",), "parallel", metavar="N", help_text="workloads started at once (default 16)")
 COMMANDS = (
     (Command("run", "Run a command in new PID and mount namespaces; foreground unless --detach.", (
         Option(("--rm",), "rm", "flag", help_text="remove the workload when it exits"),
         Option(("--detach", "-d"), "detach", "flag", help_text="start under a supervisor and return"),
-    ) + _run_field_options(), remainder="CMD [ARG...]"), cmd_run),
+    ) + _run_field_options() + (_CAP_DROP,), remainder="CMD [ARG...]"), cmd_run),
     (Command("create", "Record a workload from a JSON spec; print the workload as JSON.", (
         _SPEC, Option(("--replace",), "replace", "flag", help_text="recreate when the spec changed"))), cmd_create),
     (Command("validate", "Check a JSON spec; print it normalised with its hash.", (_SPEC,)), cmd_validate),
@@ -315,10 +481,35 @@ COMMANDS = (
         ("name?",)), cmd_inspect),
     (Command("ps", "Print a workload's PID mapping: host PID, PID inside, parent, command.", (_JSON,), ("name",)),
      cmd_ps),
-    (Command("exec", "Run a command inside a running workload's namespaces.", (), ("name",),
-             remainder="CMD [ARG...]"), cmd_exec),
+    (Command("exec", "Run a command inside a running workload's namespaces; exit with its exit code.", (
+        Option(("--user", "-u"), "user", metavar="USER", help_text="name, uid or uid:gid (default: the workload's)"),
+        Option(("--env", "-e"), "env", "append", metavar="KEY[=VALUE]", help_text="added to the workload's env"),
+        Option(("--cwd", "-w"), "cwd", metavar="DIR", help_text="inside the workload (default: its cwd)"),
+        Option(("--timeout",), "timeout", metavar="SECONDS", help_text="then kill everything the command started"),
+        Option(("--creates",), "creates", metavar="PATH", help_text="skip when PATH exists inside"),
+        Option(("--removes",), "removes", metavar="PATH", help_text="skip unless PATH exists inside"),
+        Option(("--no-stdin",), "no_stdin", "flag", help_text="stdin from /dev/null"),
+        Option(("--check",), "check", "flag", help_text="only say whether it would run; run nothing"),
+        Option(("--json",), "json", "flag", help_text="capture the output; print rc, stdout, stderr, PIDs as JSON"),
+    ), ("name",), remainder="CMD [ARG...]"), cmd_exec),
+    (Command("logs", "Print a workload's stdout and stderr, across its rotated log files.", (
+        Option(("--tail", "-n"), "tail", metavar="N", help_text="only the last N lines"),
+        Option(("--follow", "-f"), "follow", "flag", help_text="then print new output until the workload stops"),
+        Option(("--json",), "json", "flag", help_text="print {name, log, log_lines, files} as JSON"),
+    ), ("name",)), cmd_logs),
     (Command("ns", "Show the host's PID namespaces as a tree, like lsns -t pid, with workload names.", (_JSON,)),
      cmd_ns),
+    (Command("apply", "Bring this host to a JSON list of workload specs (each with state); print each result.", (
+        Option(("--specs",), "specs", default="-", metavar="FILE|-", help_text="the JSON list (- for stdin, default)"),
+        Option(("--prune",), "prune", "flag", help_text="remove the workloads that are not in the list"),
+        Option(("--selector",), "selector", "append", metavar="KEY=VALUE",
+               help_text="prune only workloads with these labels"),
+        Option(("--check",), "check", "flag", help_text="report what would change, change nothing"),
+        _PARALLEL)), cmd_apply),
+    (Command("restore", "After a boot: start again each workload last started, or with restart policy always.", (
+        _PARALLEL, Option(("--systemd-unit",), "systemd_unit", "flag",
+                          help_text="print the systemd unit that runs this restore at boot, and do nothing else"))),
+     cmd_restore),
 )
 # Internal: how a detached supervisor starts as a fresh process. Not listed in the usage.
 _INTERNAL_COMMANDS = (
@@ -381,6 +572,6 @@ def _dispatch(handler, state_dir, args, bundle_path, prune_caches):
     except NoSuchWorkload as error:
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_NO_SUCH_WORKLOAD
-    except (RuntimeError, OSError) as error:  # OperationError, JoinError, LockTimeout: all say why
+    except (RuntimeError, OSError) as error:  # OperationError, JoinError, ExecError, LockTimeout: all say why
         sys.stderr.write("nsfleet: %s\n" % error)
         return EXIT_FAILED

@@ -32,7 +32,11 @@ MS_REC = 0x4000
 MS_PRIVATE = 0x40000
 MNT_DETACH = 0x2
 
+PR_SET_DUMPABLE = 4
+PR_SET_SECCOMP = 22
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_NO_NEW_PRIVS = 38
+SECCOMP_MODE_FILTER = 2
 
 # NS_GET_PARENT = _IO(0xb7, 0x2)
 NS_GET_PARENT = 0xB702
@@ -108,16 +112,34 @@ def pivot_root(new_root, put_old):
     _check(libc.syscall(ctypes.c_long(number), _path(new_root), _path(put_old)), "pivot_root")
 
 
-def prctl(option, arg2=0):
+def prctl(option, arg2=0, arg3=0):
     libc = _load()
     libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-    _check(libc.prctl(option, arg2, 0, 0, 0), "prctl")
+    _check(libc.prctl(option, arg2, arg3, 0, 0), "prctl", " %d" % option)
+
+
+def capget(header, data):
+    _check(_load().capget(header, data), "capget")
+
+
+def capset(header, data):
+    """capset(2) with a ctypes header and data array (see ``security.capabilities``)."""
+    _check(_load().capset(header, data), "capset")
+
+
+PR_SET_NAME = 15
 
 
 def set_process_name(name):
     """Set comm (what ps and the agent show); the kernel keeps 15 bytes."""
-    with open("/proc/self/comm", "w") as comm:
-        comm.write(name[:15])
+    try:
+        with open("/proc/self/comm", "w") as comm:
+            comm.write(name[:15])
+    except PermissionError:
+        # In a user namespace our /proc files belong to the host's root (we are not dumpable): ask the kernel.
+        libc = _load()
+        libc.prctl.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
+        _check(libc.prctl(PR_SET_NAME, name[:15].encode("utf-8"), 0, 0, 0), "prctl")
 
 
 # openat2(2), Linux 5.6+: the same number on every architecture.

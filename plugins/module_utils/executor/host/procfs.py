@@ -87,6 +87,22 @@ def namespace_ids(pid, proc_root="/proc"):
     return ids
 
 
+def id_maps(pid, proc_root="/proc"):
+    """{"uid_map": [...], "gid_map": [...]} of a process's user namespace, as {inside, outside, count} lines.
+
+    Empty if the process is gone. The host's own namespace shows 0 0 4294967295.
+    """
+    maps = {}
+    for name in ("uid_map", "gid_map"):
+        try:
+            with open("%s/%d/%s" % (proc_root, pid, name)) as map_file:
+                maps[name] = [dict(zip(("inside", "outside", "count"), (int(number) for number in line.split())))
+                              for line in map_file if line.strip()]
+        except (OSError, ValueError):
+            return {}
+    return maps
+
+
 def list_pids(proc_root="/proc"):
     try:
         names = os.listdir(proc_root)

@@ -20,6 +20,7 @@ except ImportError:  # not CPython: the public module has the same functions
 SIG_BLOCK = _impl.SIG_BLOCK
 SIG_SETMASK = _impl.SIG_SETMASK
 SIG_DFL = _impl.SIG_DFL
+SIG_IGN = _impl.SIG_IGN
 SIGCHLD = _impl.SIGCHLD
 SIGKILL = _impl.SIGKILL
 SIGSTOP = _impl.SIGSTOP

@@ -12,9 +12,8 @@ from ..runtime.namespaces import pidns_ancestry
 
 
 def _workload_names(store):
-    """{pidns inode: workload name} for running workloads; the namespace's creator wins over sharers."""
+    """{pidns inode: [workload names]} for running workloads; the namespace's creator first, then sharers."""
     names = {}
-    owners = set()
     for name in store.names():
         state = store.read_state(name) or {}
         inode = procfs.parse_namespace_link((state.get("namespaces") or {}).get("pid"))
@@ -22,18 +21,17 @@ def _workload_names(store):
             continue
         spec = store.read_spec(name) or {}
         owner = (spec.get("namespaces") or {}).get("pid") == "private"
-        if inode not in names or (owner and inode not in owners):
-            names[inode] = name
-            if owner:
-                owners.add(inode)
-    return names
+        names.setdefault(inode, []).append((not owner, name))
+    return dict((inode, [name for _sharer, name in sorted(found)]) for inode, found in names.items())
 
 
 def pid_namespaces(store, proc_root="/proc"):
     """Every PID namespace with a process in it, parents before children.
 
     Each: pidns, parent (None at the top we can see), level (0 for ours),
-    processes, init_host_pid (None if its init is not visible), workload.
+    processes, init_host_pid and init_comm (None if its init is not visible),
+    workloads (the nsfleet workloads in it, its creator first) and workload
+    (the first of them, or None).
     """
     found = {}
     for pid in procfs.list_pids(proc_root):
@@ -56,7 +54,10 @@ def pid_namespaces(store, proc_root="/proc"):
     for entry in found.values():
         chain = pidns_ancestry("%s/%d/ns/pid" % (proc_root, entry.pop("sample")))
         entry["parent"] = chain[1] if len(chain) > 1 else None
-        entry["workload"] = names.get(entry["pidns"])
+        entry["workloads"] = names.get(entry["pidns"], [])
+        entry["workload"] = entry["workloads"][0] if entry["workloads"] else None
+        init_stat = procfs.read_stat(entry["init_host_pid"], proc_root) if entry["init_host_pid"] else None
+        entry["init_comm"] = init_stat.comm if init_stat is not None else None
     return _tree_order(found)
 
 

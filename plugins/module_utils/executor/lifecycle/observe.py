@@ -14,6 +14,7 @@ __metaclass__ = type
 from ..host import procfs
 from ..host.identity import ProcessIdentity
 from ..runtime.namespaces import pidns_ancestry
+from ..security.confine import record as security_record
 from ..spec.validate import spec_hash
 
 
@@ -107,6 +108,11 @@ def workload_object(observation, with_processes=True):
         "spec_hash": spec_hash(observation.spec),
         "restart_count": state.get("restart_count", 0),
         "namespaces": state.get("namespaces", {}) if running else {},
+        # The user namespace's maps in force: what root inside is on the host.
+        "user_namespace": procfs.id_maps(observation.init.pid) if running else {},
+        "oom_killed": bool(state.get("oom_killed")),
+        "cgroup": state.get("cgroup"),
         "processes": processes(observation.init) if with_processes and running else [],
+        "security": security_record(observation.spec),
         "spec": observation.spec,
     }

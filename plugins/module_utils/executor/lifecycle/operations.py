@@ -10,21 +10,22 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import handshake, signals, termination
+from ..host import cgroups, signals, termination
 from ..host.descriptors import close_all_except
-from ..runtime import command
-from ..runtime.init import exit_code
-from ..runtime.joins import JoinError, open_joined
-from ..runtime.namespaces import NamespacePlan
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
-from ..spec.schema import NAMESPACE_KINDS
+from ..spec.schema import NAMESPACE_KINDS, UNHASHED_KEYS
 from ..spec.validate import spec_hash
 from . import observe
 from .state import NoSuchWorkload
 
 # How long past stop_timeout a stop waits for the supervisor to finish its bookkeeping.
 STOP_GRACE_SECONDS = 5.0
+
+
+def metadata(spec):
+    """The spec's fields that the hash leaves out (labels): they change without a restart."""
+    return dict((key, spec.get(key)) for key in UNHASHED_KEYS)
 
 
 class OperationError(RuntimeError):
@@ -65,7 +66,11 @@ class Workloads:
             current = observe.observe(self.store, name)
             if current is not None:
                 if spec_hash(current.spec) == spec_hash(spec):
-                    return observe.workload_object(current), False
+                    if metadata(current.spec) == metadata(spec):
+                        return observe.workload_object(current), False
+                    # Labels are metadata: stored in place, the workload keeps running as it is.
+                    self.store.write_spec(name, dict(current.spec, **metadata(spec)))
+                    return observe.workload_object(observe.observe(self.store, name)), True
                 if not replace:
                     raise OperationError("workload %r exists with another spec; remove it or use --replace" % name)
                 self._remove_locked(current, force=False)
@@ -78,28 +83,31 @@ class Workloads:
                 raise
             return observe.workload_object(observe.observe(self.store, name)), True
 
-    def start(self, name):
+    def start(self, name, with_processes=True):
         """Start a created or ended workload. Returns (workload object, changed)."""
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
             if observation.status == "running":
-                return observe.workload_object(observation), False
+                self.store.write_desired(name, "started")
+                return observe.workload_object(observation, with_processes), False
             if observation.is_active:
                 self._stop_locked(observation, force=True)
             result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to start: %s" % (name, result["error"]))
-            return self.inspect(name), True
+            self.store.write_desired(name, "started")
+            return self.inspect(name, with_processes), True
 
     def stop(self, name, force=False):
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
+            self.store.write_desired(name, "stopped")
             if not observation.is_active:
                 return observe.workload_object(observation), False
             self._stop_locked(observation, force)
             return self.inspect(name), True
 
-    def restart(self, name):
+    def restart(self, name, with_processes=True):
         with self.store.lock(name) as lock:
             observation = self._require(name, lock)
             if observation.is_active:
@@ -107,50 +115,40 @@ class Workloads:
             result = self._spawn_supervisor(name)
             if "error" in result:
                 raise OperationError("workload %r failed to restart: %s" % (name, result["error"]))
-            return self.inspect(name), True
+            self.store.write_desired(name, "started")
+            return self.inspect(name, with_processes), True
 
     def remove(self, name, force=False, keep_logs=False):
         """Stop and forget a workload: state, spec, lock and (unless ``keep_logs``) log. Returns whether it existed."""
-        if not self.store.exists(name) and not os.path.exists(self.store.lock_path(name)):
+        if not self.store.has_traces(name):
             return False  # nothing to remove, and nothing to make for it (an rm racing a create comes first)
         with self.store.lock(name) as lock:
             observation = observe.observe(self.store, name)
             if observation is not None:
                 self._remove_locked(observation, force, keep_logs)
+            else:
+                self.store.remove(name, keep_logs)  # what a create killed before its spec was in place left
             lock.discard()
             return observation is not None
-
-    def exec_in(self, name, argv):
-        """Run ``argv`` inside a running workload's namespaces; returns its exit code."""
-        observation = self._require(name)
-        if not observation.init_alive:
-            raise OperationError("workload %r is not running" % name)
-        spec = dict(observation.spec, namespaces=dict(
-            (kind.name, "workload:" + name) for kind in NAMESPACE_KINDS if "workload" in kind.values))
-        try:
-            fds = open_joined(self.store, spec)
-        except JoinError as error:
-            raise OperationError(str(error))
-        plan = NamespacePlan(spec["namespaces"], fds)
-        try:
-            plan.prepare_pid()
-            pid = os.fork()
-            if pid == 0:
-                try:
-                    plan.enter_others()
-                    os.chdir("/")
-                except BaseException as error:  # noqa: B902 - nothing may escape a forked child
-                    handshake.send(2, "nsfleet: exec: %s\n" % error)
-                    os._exit(127)
-                command.exec_command(dict(observation.spec, command=argv, cwd="/"), 2)
-        finally:
-            plan.close()
-        return exit_code(os.waitpid(pid, 0)[1])
 
     def _remove_locked(self, observation, force, keep_logs=False):
         if observation.is_active:
             self._stop_locked(observation, force)
+        self._remove_cgroup(observation)
         self.store.remove(observation.name, keep_logs)
+
+    def _remove_cgroup(self, observation):
+        """Kill what is left in the workload's cgroup and remove it: the recorded one, and the one its spec
+        names (a supervisor killed before it recorded its cgroup still made it)."""
+        recorded = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+        named = cgroups.for_workload(observation.spec, self.store.root)
+        for cgroup in (recorded, named):
+            if cgroup is not None:
+                try:
+                    cgroup.remove()
+                except cgroups.CgroupError as error:
+                    raise OperationError("workload %r: %s" % (observation.name, error))
+                cgroups.remove_default_parent(cgroup, observation.spec, self.store.root)
 
     def _stop_locked(self, observation, force):
         """Stop through the supervisor; if it is gone, stop init ourselves. Leaves nothing running."""
@@ -174,6 +172,9 @@ class Workloads:
             termination.kill_workload(init_identity, owns_pidns)
             if not init_identity.wait_gone(STOP_GRACE_SECONDS):
                 raise OperationError("workload %r: init %d survived SIGKILL" % (observation.name, init_identity.pid))
+            recorded_cgroup = cgroups.Cgroup.from_record(observation.state.get("cgroup"))
+            if recorded_cgroup is not None:
+                recorded_cgroup.kill_all(STOP_GRACE_SECONDS)  # what its supervisor would have killed
             self._record_stopped(observation.name)
         elif (self.store.read_state(observation.name) or {}).get("status") == "running":
             self._record_stopped(observation.name)

@@ -6,12 +6,18 @@
     <root>/run/nsfleet/<name>/state.json   live state (schema 1, read by the agent)
     <root>/run/nsfleet/<name>.lock         flock: one lifecycle operation at a time (gone with the workload)
     <root>/var/lib/nsfleet/<name>/spec.json desired spec, survives reboot
+    <root>/var/lib/nsfleet/<name>/desired.json whether it was last asked to run (started) or not (stopped)
     <root>/var/log/nsfleet/<name>.log      the workload's stdout and stderr
 
 ``<root>`` is "/" unless --state-dir or NSFLEET_STATE_DIR says otherwise, so
 tests can run several "hosts" on one machine. Every write is temp file +
 fsync + rename. Every path is built from a validated name, so no name can
 reach outside the layout.
+
+Reboots: state.json records the boot id. State from an earlier boot is read
+without its processes (their PIDs now mean nothing) and a "running" status
+reads "stale"; where the reboot emptied /run, desired.json says what the
+workload was asked to be.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -23,10 +29,15 @@ import fcntl
 import os
 import time
 
+from ..host.boot import current_boot_id, is_earlier_boot
 from ..spec.schema import upgrade
 from ..spec.validate import SpecError, is_valid_name, validate_name
 
 STATE_SCHEMA = 1
+# What a state records about processes of its own boot only.
+PROCESS_KEYS = ("supervisor", "init", "namespaces")
+# What desired.json may say.
+DESIRED_STATES = ("started", "stopped")
 
 
 class LockTimeout(RuntimeError):
@@ -75,6 +86,14 @@ def atomic_write_json(path, document):
         raise
 
 
+def from_earlier_boot(state):
+    """A state written before this boot, as it stands now: no process of it runs; a running one is stale."""
+    state = dict((key, value) for key, value in state.items() if key not in PROCESS_KEYS)
+    if state.get("status") in ("running", "orphaned"):
+        state["status"] = "stale"
+    return state
+
+
 def read_json(path):
     import json
     try:
@@ -91,12 +110,17 @@ class StateStore:
         self.run_dir = os.path.join(root, "run", "nsfleet")
         self.lib_dir = os.path.join(root, "var", "lib", "nsfleet")
         self.log_dir = os.path.join(root, "var", "log", "nsfleet")
+        # Compiled seccomp filters, shared by the host's workloads (security.filter_cache); not a workload name.
+        self.filter_cache_dir = os.path.join(self.run_dir, ".seccomp")
 
     def state_path(self, name):
         return os.path.join(self.run_dir, validate_name(name), "state.json")
 
     def spec_path(self, name):
         return os.path.join(self.lib_dir, validate_name(name), "spec.json")
+
+    def desired_path(self, name):
+        return os.path.join(self.lib_dir, validate_name(name), "desired.json")
 
     def log_path(self, name):
         return os.path.join(self.log_dir, validate_name(name) + ".log")
@@ -132,20 +156,51 @@ class StateStore:
     def exists(self, name):
         return os.path.isfile(self.spec_path(name))
 
+    def has_traces(self, name):
+        """Whether anything of ``name`` is on disk: its lock, or its spec or state directory, even a
+        half-written one (a create killed before its spec was renamed into place leaves a temp file)."""
+        paths = (self.lock_path(name), os.path.dirname(self.spec_path(name)), os.path.dirname(self.state_path(name)))
+        return any(os.path.exists(path) for path in paths)
+
     def read_spec(self, name):
         """The stored spec, brought to this release's version (None when there is none)."""
         stored = read_json(self.spec_path(name))
         return None if stored is None else upgrade(stored)
 
     def read_state(self, name):
-        return read_json(self.state_path(name))
+        """The live state; from an earlier boot, without its processes (see ``from_earlier_boot``).
+
+        None when there is none. Where a reboot emptied /run, a workload last
+        asked to run is "stale" and one asked to stop is "stopped".
+        """
+        state = read_json(self.state_path(name))
+        if state is None:
+            desired = self.read_desired(name)
+            if desired is None or not is_earlier_boot(desired.get("boot_id")):
+                return None
+            return {"status": "stale" if desired["state"] == "started" else "stopped", "boot_id": desired["boot_id"]}
+        return from_earlier_boot(state) if is_earlier_boot(state.get("boot_id")) else state
+
+    def read_desired(self, name):
+        """{"state": started|stopped, "boot_id": ...}: what the workload was last asked to be, or None."""
+        desired = read_json(self.desired_path(name))
+        if not isinstance(desired, dict) or desired.get("state") not in DESIRED_STATES:
+            return None
+        return desired
+
+    def write_desired(self, name, desired_state):
+        """Record what the workload was asked to be; written only when it changed (it survives reboots)."""
+        current = self.read_desired(name)
+        if current is not None and current["state"] == desired_state and current.get("boot_id") == current_boot_id():
+            return
+        atomic_write_json(self.desired_path(name), {"state": desired_state, "boot_id": current_boot_id()})
 
     def write_spec(self, name, spec):
         os.makedirs(os.path.dirname(self.spec_path(name)), mode=0o700, exist_ok=True)
         atomic_write_json(self.spec_path(name), spec)
 
     def write_state(self, name, state):
-        state = dict(state, schema=STATE_SCHEMA, name=name)
+        state = dict(state, schema=STATE_SCHEMA, name=name, boot_id=current_boot_id())
         os.makedirs(os.path.dirname(self.state_path(name)), mode=0o755, exist_ok=True)
         atomic_write_json(self.state_path(name), state)
         return state
@@ -169,7 +224,10 @@ class StateStore:
         shutil.rmtree(os.path.dirname(self.state_path(name)), ignore_errors=True)
         shutil.rmtree(os.path.dirname(self.spec_path(name)), ignore_errors=True)
         if not keep_logs:
-            _unlink_if_present(self.log_path(name))
+            from ..runtime.log_writer import rotated_paths
+
+            for path in [self.log_path(name)] + rotated_paths(self.log_path(name)):
+                _unlink_if_present(path)
 
     def lock(self, name, timeout=60.0):
         return WorkloadLock(self.lock_path(name), timeout)

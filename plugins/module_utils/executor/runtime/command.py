@@ -1,7 +1,7 @@
 # -*- coding: utf-8 -*-
 # Copyright: nsfleet contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Turning the current process into the workload's command: ids, cwd, env, exec."""
+"""Turning the current process into the workload's command: confinement (ids, cwd, capabilities, seccomp), env, exec."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -10,6 +10,7 @@ __metaclass__ = type
 import os
 
 from ..host import handshake
+from ..security import confine
 from ..spec.validate import DEFAULT_PATH
 from . import init
 
@@ -23,21 +24,12 @@ def environment(spec):
     return env
 
 
-def become_user(user):
-    if user is None:
-        return
-    os.setgroups([])
-    os.setgid(user["gid"])
-    os.setuid(user["uid"])
-
-
 def exec_command(spec, error_fd):
     """exec the command; on failure write why to ``error_fd`` and exit 126/127 like a shell."""
     try:
         init.reset_signals()
-        become_user(spec["user"])
-        os.chdir(spec["cwd"])
         env = environment(spec)
+        confine.confine(spec)
         os.execvpe(spec["command"][0], spec["command"], env)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
         handshake.send(error_fd, "exec %s: %s" % (spec["command"][0], error))

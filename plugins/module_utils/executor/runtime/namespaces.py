@@ -12,6 +12,7 @@ import fcntl
 import os
 
 from ..host import libc
+from ..security import userns
 from ..spec.schema import NAMESPACE_KINDS
 
 CLONE_FLAGS = {
@@ -26,6 +27,7 @@ CLONE_FLAGS = {
 # The name of each spec namespace type under /proc/PID/ns/.
 PROC_NS_NAMES = dict((kind.name, kind.proc_name) for kind in NAMESPACE_KINDS)
 # Joined before the new ones are made; mount last so /proc paths still resolve.
+# The user namespace comes after all of them and after the mounts (``enter_user``).
 JOIN_ORDER = ("ipc", "uts", "net", "cgroup", "mount")
 
 
@@ -34,11 +36,21 @@ class NamespacePlan:
 
     ``joins`` maps a type to an open fd (opened by the supervisor, which has
     proven the owning process's identity); the fds are closed after use.
+    ``private_user``: the handshake of a private user namespace, set by the
+    launcher that will write its maps.
     """
 
     def __init__(self, values, join_fds):
         self.values = values
         self.joins = join_fds
+        self.private_user = None
+
+    def child_fds(self):
+        """Descriptors the child needs until its command execs."""
+        kept = set(self.joins.values())
+        if self.private_user is not None:
+            kept |= self.private_user.child_fds()
+        return kept
 
     def unshare_flags(self, types):
         flags = 0
@@ -75,6 +87,17 @@ class NamespacePlan:
         if flags:
             libc.unshare(flags)
 
+    def enter_user(self):
+        """In the child, last of its set-up: join or make the user namespace, then be its root.
+
+        Everything made before belongs to the host's user namespace, out of the
+        reach of the workload's root.
+        """
+        if "user" in self.joins:
+            userns.join(self.joins["user"])
+        elif self.private_user is not None:
+            self.private_user.enter()
+
     def owns_pid_namespace(self):
         return self.values.get("pid") == "private"
 
@@ -82,6 +105,8 @@ class NamespacePlan:
         for fd in self.joins.values():
             os.close(fd)
         self.joins = {}
+        if self.private_user is not None:
+            self.private_user.close()
 
 
 def pidns_ancestry(ns_path):

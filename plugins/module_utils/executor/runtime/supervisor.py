@@ -16,8 +16,9 @@ __metaclass__ = type
 import os
 import time
 
-from ..host import handshake, procfs, signals, termination
+from ..host import cgroups, handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
+from ..security import confine
 from . import init, instance
 from .namespaces import NamespacePlan
 
@@ -101,16 +102,25 @@ def run_detached(store, name, report):
     """
     try:
         from .joins import open_joined
+        from .log_writer import BoundedLog, LogCopier
         from ..host.libc import set_process_name
 
         set_process_name("nsfleet-sup")
         spec = store.read_spec(name)
         state = store.read_state(name) or {}
-        log_fd = store.open_log(name)
+        init.block_signals()  # before the log's thread starts, so it inherits the mask
+        copier = LogCopier(BoundedLog(store.log_path(name), lambda: store.open_log(name), spec["log_max_size"],
+                                      spec["log_max_files"]))
+        output_fd = copier.start()
         supervisor = Supervisor(spec, StateRecorder(store, name),
-                                (os.open(os.devnull, os.O_RDONLY), log_fd, log_fd),
-                                lambda wanted: open_joined(store, wanted), detached=True)
-        supervisor.run(state.get("restart_count", 0), report.send)
+                                (os.open(os.devnull, os.O_RDONLY), output_fd, output_fd),
+                                lambda wanted: open_joined(store, wanted), detached=True,
+                                cgroup=cgroups.for_workload(spec, store.root),
+                                filter_cache_dir=store.filter_cache_dir)
+        try:
+            supervisor.run(state.get("restart_count", 0), report.send)
+        finally:
+            copier.close()
         return 0
     except BaseException as error:  # noqa: B902 - the starter waits for a word either way
         report.fail(error)
@@ -118,8 +128,12 @@ def run_detached(store, name, report):
 
 
 class Supervisor:
-    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached):
+    """``cgroup``: the workload's host.cgroups.Cgroup, made at each start (None: the host has no usable one)."""
+
+    def __init__(self, spec, recorder, stdio_fds, join_resolver, detached, cgroup=None, filter_cache_dir=None):
         self.spec = spec
+        self.cgroup = cgroup
+        self.filter_cache_dir = filter_cache_dir
         self.recorder = recorder
         self.stdio_fds = stdio_fds
         self.join_resolver = join_resolver
@@ -130,6 +144,7 @@ class Supervisor:
     def run(self, restart_count=0, on_started=None):
         """Run instances until one should not be restarted; returns the last exit code."""
         init.block_signals()
+        confine.make_undumpable()
         backoff = BACKOFF_FIRST_SECONDS
         self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
         while True:
@@ -147,13 +162,35 @@ class Supervisor:
             restart_count += 1
             self.recorder.record(restart_count=restart_count)
 
+    def make_cgroup(self):
+        """The instance's cgroup, made and limited; None when the host offers none and no limit needs one."""
+        limits = self.spec.get("limits") or {}
+        if self.cgroup is None:
+            if limits:
+                raise cgroups.CgroupError("limits: this host mounts no cgroup hierarchy nsfleet can use")
+            return None
+        try:
+            self.cgroup.make(limits)
+            # An instance starts alone: the first process of one whose supervisor was killed
+            # before it could record it would otherwise live on beside it, unknown.
+            self.cgroup.kill_all()
+        except (OSError, cgroups.CgroupError) as error:
+            if limits:
+                raise cgroups.CgroupError("cgroup %s: %s" % (self.cgroup.path, error))
+            return None  # without limits a cgroup is a convenience: never the reason a workload cannot run
+        return self.cgroup
+
     def run_instance(self, on_started):
         plan = NamespacePlan(self.spec["namespaces"], {})
+        cgroup, oom_kills_before = None, 0
         try:
             plan.joins = self.join_resolver(self.spec)
+            cgroup = self.make_cgroup()
+            oom_kills_before = cgroup.oom_kills() if cgroup is not None else 0
             exit_record_fd = self.recorder.open_init_exit()
             try:
-                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd)
+                identity, failure = instance.launch(self.spec, plan, self.stdio_fds, exit_record_fd, cgroup,
+                                                    self.filter_cache_dir)
             finally:
                 if exit_record_fd is not None:
                     os.close(exit_record_fd)
@@ -170,13 +207,18 @@ class Supervisor:
                 on_started({"error": failure})
             return None, failure
         self.recorder.record(status="running", init=identity.to_record(), exit_code=None, error=None,
-                             namespaces=procfs.namespace_ids(identity.pid),
+                             namespaces=procfs.namespace_ids(identity.pid), oom_killed=False,
+                             cgroup=cgroup.record() if cgroup is not None else None,
                              started_at=now_iso(), finished_at=None)
         if on_started:
             on_started({"init_host_pid": identity.pid})
         code = self.wait_instance(identity, plan.owns_pid_namespace())
+        oom_killed = False
+        if cgroup is not None:
+            oom_killed = cgroup.oom_kills() > oom_kills_before
+            cgroup.kill_all()  # what outlived init in a shared PID namespace dies with the instance
         self.recorder.record(status="stopped" if self.stop_requested else "exited",
-                             exit_code=code, finished_at=now_iso())
+                             exit_code=code, oom_killed=oom_killed, finished_at=now_iso())
         return code, None
 
     def wait_instance(self, identity, owns_pid_namespace):

@@ -47,8 +47,7 @@ NAMESPACE_KINDS = (
     NamespaceKind("ipc", "ipc", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("net", "net", "host", ALL_NAMESPACE_VALUES),
     NamespaceKind("cgroup", "cgroup", "host", ALL_NAMESPACE_VALUES),
-    NamespaceKind("user", "user", "host", ("host",),
-                  refused="user namespaces are not supported yet: only 'host' is accepted"),
+    NamespaceKind("user", "user", "host", ALL_NAMESPACE_VALUES),
 )
 NAMESPACES = dict((kind.name, kind) for kind in NAMESPACE_KINDS)
 NAMESPACE_DEFAULTS = dict((kind.name, kind.default) for kind in NAMESPACE_KINDS)
@@ -63,10 +62,12 @@ class Field:
     ``module_default``: the default the module's argument spec shows, when it
     differs from None (None: the module sends nothing and the executor decides).
     ``cli``: the ``nsfleet run`` flags; ``cli_kind`` as in ``cli.arguments.Option``.
+    ``hashed``: False for metadata (labels): stored with the spec, but a change
+    is written in place and neither recreates nor restarts the workload.
     """
 
     def __init__(self, name, type, default=None, module_default=None, elements=None, choices=None, options=None,
-                 required=False, cli=None, cli_kind="value", cli_metavar="VALUE", cli_help=""):
+                 required=False, cli=None, cli_kind="value", cli_metavar="VALUE", cli_help="", hashed=True):
         self.name = name
         self.type = type
         self.default = default
@@ -79,6 +80,7 @@ class Field:
         self.cli_kind = cli_kind
         self.cli_metavar = cli_metavar
         self.cli_help = cli_help
+        self.hashed = hashed
 
 
 MOUNT_TYPES = ("bind", "tmpfs")
@@ -88,6 +90,24 @@ MOUNT_FLAG_OPTIONS = ("ro", "nosuid", "nodev", "noexec")
 MOUNT_NEUTRAL_OPTIONS = ("rw", "suid", "dev", "exec", "bind", "rbind")
 TMPFS_DATA_OPTIONS = ("size", "nr_blocks", "nr_inodes", "mode", "uid", "gid", "huge", "mpol")
 RESTART_POLICIES = ("no", "on-failure", "always")
+LOG_MAX_SIZE_DEFAULT = 10 * 1024 * 1024
+
+SECCOMP_BUILTIN = ("default", "unconfined")
+
+CAPABILITIES_OPTIONS = (
+    Field("add", "list", default=[], elements="str"),
+    Field("drop", "list", default=[], elements="str"),
+)
+
+# One line of a user namespace's uid_map or gid_map: ``count`` ids from ``inside`` map to ``outside`` on the host.
+ID_MAP_OPTIONS = (
+    Field("inside", "int", required=True),
+    Field("outside", "int", required=True),
+    Field("count", "int", required=True),
+)
+# With ``namespaces.user: private`` and no map: root inside is host uid 100000, never host root.
+# One fixed range, like Docker's userns-remap, so an operator can chown a rootfs to it once.
+DEFAULT_ID_MAP = ({"inside": 0, "outside": 100000, "count": 65536},)
 
 MOUNT_OPTIONS = (
     Field("src", "path"),
@@ -95,6 +115,17 @@ MOUNT_OPTIONS = (
     Field("type", "str", default="bind", module_default="bind", choices=MOUNT_TYPES),
     Field("readonly", "bool", default=False, module_default=False),
     Field("options", "str", default=""),
+)
+
+# ``limits``: Docker users' units; spec/limits.py parses them, host/cgroups.py applies them.
+LIMIT_OPTIONS = (
+    Field("memory", "str", cli=("--memory", "-m"), cli_metavar="SIZE", cli_help="memory limit, such as 512m or 1g"),
+    Field("memory_swap", "str", cli=("--memory-swap",), cli_metavar="SIZE",
+          cli_help="memory and swap together; -1: unlimited swap (default: no swap)"),
+    Field("pids", "int", cli=("--pids-limit",), cli_metavar="N", cli_help="most processes and threads at once"),
+    Field("cpu", "float", cli=("--cpus",), cli_metavar="CPUS", cli_help="CPU time, in CPUs, such as 0.5"),
+    Field("cpu_weight", "int", cli=("--cpu-weight",), cli_metavar="WEIGHT",
+          cli_help="relative CPU share, 1 to 10000 (default 100)"),
 )
 
 # Validation runs in this order: a field comes after the fields it depends on
@@ -107,6 +138,12 @@ FIELDS = (
     Field("namespaces", "dict", default=NAMESPACE_DEFAULTS, cli=("--ns",), cli_kind="append",
           cli_metavar="TYPE=VALUE", cli_help="%s = private|host|workload:NAME|path:FILE" % "|".join(
               kind.name for kind in NAMESPACE_KINDS)),
+    Field("uid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--uid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
+    Field("gid_map", "list", default=[], elements="dict", options=ID_MAP_OPTIONS, cli=("--gid-map",),
+          cli_kind="append", cli_metavar="INSIDE:OUTSIDE:COUNT",
+          cli_help="with --ns user=private (default 0:100000:65536)"),
     Field("env", "dict", default={}, cli=("--env", "-e"), cli_kind="append", cli_metavar="KEY[=VALUE]",
           cli_help="environment variable; KEY alone passes this one's"),
     Field("command", "list", elements="str"),
@@ -120,6 +157,17 @@ FIELDS = (
           cli_help="a host device to add to the minimal /dev"),
     Field("host_dev", "bool", default=False, module_default=False, cli=("--host-dev",), cli_kind="flag",
           cli_help="the host's /dev instead of a minimal one"),
+    Field("capabilities", "dict", default={"add": [], "drop": []}, options=CAPABILITIES_OPTIONS,
+          cli=("--cap-add",), cli_kind="append", cli_metavar="CAP",
+          cli_help="add a capability to Docker's default set (ALL: every one)"),
+    Field("no_new_privileges", "bool", default=True, module_default=True, cli=("--allow-new-privileges",),
+          cli_kind="flag", cli_help="let setuid/file capabilities raise privileges (no_new_privileges: false)"),
+    Field("seccomp", "str", default="default", module_default="default", cli=("--seccomp",), cli_metavar="PROFILE",
+          cli_help="default|unconfined|FILE (a Docker-format JSON profile; default: default)"),
+    Field("apparmor_profile", "str", cli=("--apparmor-profile",), cli_metavar="PROFILE",
+          cli_help="AppArmor profile for the command (refused where the host has no AppArmor)"),
+    Field("selinux_label", "str", cli=("--selinux-label",), cli_metavar="LABEL",
+          cli_help="SELinux process label for the command (refused where the host has no SELinux)"),
     Field("init", "bool", default=True, module_default=True, cli=("--no-init",), cli_kind="flag",
           cli_help="make the command itself PID 1"),
     Field("stop_signal", "str", default="SIGTERM", module_default="SIGTERM", cli=("--stop-signal",),
@@ -128,9 +176,21 @@ FIELDS = (
           cli_help="then SIGKILL (default 10)"),
     Field("restart_policy", "str", default="no", module_default="no", choices=RESTART_POLICIES, cli=("--restart",),
           cli_metavar="POLICY", cli_help="no|on-failure|always (default no)"),
+    Field("limits", "dict", default={}, options=LIMIT_OPTIONS),
+    Field("cgroup_parent", "str", cli=("--cgroup-parent",), cli_metavar="PATH",
+          cli_help="where the workload's own cgroup is made (default /nsfleet)"),
+    # The log's bound: a size (bytes, or with a k/m/g suffix) and how many files, the current one included.
+    Field("log_max_size", "str", default=LOG_MAX_SIZE_DEFAULT, cli=("--log-max-size",), cli_metavar="SIZE",
+          cli_help="rotate the log past SIZE (k, m, g; default 10m)"),
+    Field("log_max_files", "int", default=3, cli=("--log-max-files",), cli_metavar="N",
+          cli_help="log files kept, the current one included (default 3)"),
+    Field("labels", "dict", default={}, cli=("--label", "-l"), cli_kind="append", cli_metavar="KEY=VALUE",
+          cli_help="metadata for selecting workloads (apply --prune --selector)", hashed=False),
 )
 FIELDS_BY_NAME = dict((field.name, field) for field in FIELDS)
 KNOWN_KEYS = tuple(field.name for field in FIELDS)
+# Metadata: what may change without recreating the workload.
+UNHASHED_KEYS = tuple(field.name for field in FIELDS if not field.hashed)
 
 
 _MISSING = object()
@@ -156,10 +216,12 @@ _SUB_DEFAULTS = dict((field.name, dict((sub.name, sub.default) for sub in field.
 def hashed_view(spec):
     """What the spec hash covers: each field that differs from its default, in canonical form.
 
-    ``spec_version`` and keys the table does not know are left out.
+    ``spec_version``, metadata (``hashed=False``) and keys the table does not know are left out.
     """
     view = {}
     for field in FIELDS:
+        if not field.hashed:
+            continue
         value = spec.get(field.name, field.default)
         if value == field.default:
             continue

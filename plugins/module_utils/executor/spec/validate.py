@@ -16,8 +16,9 @@ import os
 import stat
 
 from ..host import signals, users
-from .schema import (FIELDS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES, NAMESPACES,
-                     RESTART_POLICIES, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default, hashed_view)
+from .schema import (DEFAULT_ID_MAP, FIELDS, ID_MAP_OPTIONS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES,
+                     NAMESPACES, RESTART_POLICIES, SECCOMP_BUILTIN, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default,
+                     hashed_view)
 from .schema import DEFAULT_PATH  # noqa: F401 - the runtime's default PATH, defined with the spec
 
 # Checked by hand, not with re: importing re costs more than a whole one-shot run.
@@ -29,8 +30,20 @@ _HOSTNAME_REST = _HOSTNAME_FIRST | frozenset(".-")
 MAX_ARG_STRLEN = 131072
 # The largest uid or gid: (uid_t)-1 means "no change" to the kernel.
 MAX_ID = 4294967294
+# Label keys: letters, digits and "_.-/", starting with a letter or digit (like Kubernetes' label keys).
+_LABEL_KEY_FIRST = _HOSTNAME_FIRST
+_LABEL_KEY_REST = _HOSTNAME_FIRST | frozenset("_.-/")
+MAX_LABEL_KEY = 63
+MAX_LABEL_VALUE = 256
+# The kernel takes at most this many lines in a uid_map or gid_map (since Linux 4.15).
+MAX_ID_MAP_LINES = 340
 # stop_timeout's bound: a day. Past it, a stop would hold the workload's lock for ever in practice.
 MAX_STOP_TIMEOUT_SECONDS = 86400
+# The log's bounds: a size a rotation copy can handle, and a number of files.
+MIN_LOG_SIZE = 4096
+MAX_LOG_SIZE = 1 << 40
+MAX_LOG_FILES = 100
+_SIZE_UNITS = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
 class SpecError(ValueError):
@@ -96,6 +109,35 @@ def _looks_executable(path):
     except OSError:
         return False
     return magic == b"\x7fELF" or magic[:2] == b"#!"
+
+
+def label_items(param, labels):
+    """``labels`` (or a selector) as {key: text}; numbers and booleans become their JSON text, as in YAML."""
+    if not isinstance(labels, dict):
+        raise SpecError(param, "must be a mapping of label name to value")
+    result = {}
+    for key, value in labels.items():
+        if not _matches(key, _LABEL_KEY_FIRST, _LABEL_KEY_REST, MAX_LABEL_KEY):
+            raise SpecError(param, "%r is not a valid label name (letters, digits, '_', '.', '-', '/'; starts with a "
+                                   "letter or digit; at most %d characters)" % (key, MAX_LABEL_KEY))
+        if isinstance(value, (dict, list)) or value is None:
+            raise SpecError("%s.%s" % (param, key), "must be a string, got %r" % (value,))
+        text = value if isinstance(value, str) else _json_text(value)
+        if len(text) > MAX_LABEL_VALUE or "\n" in text:
+            raise SpecError("%s.%s" % (param, key), "must be one line of at most %d characters" % MAX_LABEL_VALUE)
+        result[key] = text
+    return result
+
+
+def key_values(param, words):
+    """KEY=VALUE words (``--label``, ``--selector``) as a dict; the value may be empty, the "=" may not be missing."""
+    found = {}
+    for word in words:
+        key, sep, value = word.partition("=")
+        if not sep:
+            raise SpecError(param, "%r: use KEY=VALUE" % word)
+        found[key] = value
+    return found
 
 
 def spec_hash(spec):
@@ -167,6 +209,80 @@ class _Validator:
         return value
 
     @staticmethod
+    def capabilities(value, _spec):
+        from ..security import capabilities
+        if not isinstance(value, dict):
+            raise SpecError("capabilities", "must be a mapping with add and drop lists")
+        unknown = sorted(set(value) - {"add", "drop"})
+        if unknown:
+            raise SpecError("capabilities.%s" % unknown[0], "unknown key (known: add, drop)")
+        last = capabilities.last_supported()
+        result = {}
+        for key in ("add", "drop"):
+            names = value.get(key) or []
+            if not isinstance(names, list):
+                raise SpecError("capabilities." + key, "must be a list of capability names")
+            normalised = set()
+            for index, name in enumerate(names):
+                param = "capabilities.%s[%d]" % (key, index)
+                try:
+                    normal = capabilities.normalise_name(name)
+                except KeyError:
+                    raise SpecError(param, "unknown capability %r (names as in capabilities(7), with or "
+                                           "without CAP_, or ALL)" % (name,))
+                if normal != capabilities.ALL and capabilities.NUMBERS[normal] > last:
+                    raise SpecError(param, "%s is not known to this kernel (its last is %s)"
+                                    % (normal, capabilities.NAMES[last]))
+                normalised.add(normal)
+            result[key] = sorted(normalised)
+        return result
+
+    @staticmethod
+    def no_new_privileges(value, _spec):
+        return _Validator.boolean("no_new_privileges", value)
+
+    @staticmethod
+    def seccomp(value, spec):
+        from ..security import confine, seccomp
+        if not isinstance(value, str) or not value:
+            raise SpecError("seccomp", "must be default, unconfined or the absolute path of a JSON profile")
+        if value not in SECCOMP_BUILTIN:
+            if not os.path.isabs(value):
+                raise SpecError("seccomp", "%r is neither default, unconfined nor an absolute path" % value)
+            value = os.path.normpath(value)
+            if not os.path.isfile(value):
+                raise SpecError("seccomp", "profile %s does not exist" % value)
+        try:
+            if value == "default":
+                seccomp.library()  # compiled at start; here only whether the host can
+            elif value != "unconfined":
+                confine.prepare(dict(spec, seccomp=value))
+        except seccomp.SeccompError as error:
+            raise SpecError("seccomp", str(error))
+        return value
+
+    @staticmethod
+    def apparmor_profile(value, _spec):
+        from ..security import lsm
+        return _Validator._lsm_label("apparmor_profile", value, lsm.apparmor_problem)
+
+    @staticmethod
+    def selinux_label(value, _spec):
+        from ..security import lsm
+        return _Validator._lsm_label("selinux_label", value, lsm.selinux_problem)
+
+    @staticmethod
+    def _lsm_label(param, value, problem_of):
+        if value is None or value == "":
+            return None
+        if not isinstance(value, str) or "\n" in value:
+            raise SpecError(param, "must be one line of text, got %r" % (value,))
+        problem = problem_of(value)
+        if problem:
+            raise SpecError(param, problem)
+        return value
+
+    @staticmethod
     def stop_signal(value, _spec):
         return signal_name(value)
 
@@ -235,6 +351,36 @@ class _Validator:
             return "path:" + target
         raise SpecError(param, "unknown value %r (use private, host, workload:<name> or path:<file>)" % value)
 
+    def uid_map(self, entries, spec):
+        return self.id_map("uid_map", entries, spec)
+
+    def gid_map(self, entries, spec):
+        return self.id_map("gid_map", entries, spec)
+
+    @staticmethod
+    def id_map(param, entries, spec):
+        """A uid_map or gid_map: valid lines the kernel will take, only with a private user namespace."""
+        if not isinstance(entries, list):
+            raise SpecError(param, "must be a list of {inside, outside, count}")
+        user_namespace = spec["namespaces"]["user"]
+        if entries and user_namespace != "private":
+            raise SpecError(param, "needs namespaces.user: private (it is %r)" % user_namespace)
+        if len(entries) > MAX_ID_MAP_LINES:
+            raise SpecError(param, "has %d lines; the kernel takes at most %d" % (len(entries), MAX_ID_MAP_LINES))
+        result = [_id_map_line("%s[%d]" % (param, index), entry) for index, entry in enumerate(entries)]
+        for side in ("inside", "outside"):
+            ranges = sorted(result, key=lambda line: line[side])
+            for lower, upper in zip(ranges, ranges[1:]):
+                if lower[side] + lower["count"] > upper[side]:
+                    raise SpecError(param, "%s ranges overlap: %d-%d and %d-%d" % (
+                        side, lower[side], lower[side] + lower["count"] - 1, upper[side],
+                        upper[side] + upper["count"] - 1))
+        if user_namespace == "private" and not _maps_id(result or DEFAULT_ID_MAP, 0):
+            raise SpecError(param, "must map id 0 inside: the workload's set-up and init run as its root")
+        # One form for equal maps: lines in order of inside, and the default as no map at all.
+        result.sort(key=lambda line: line["inside"])
+        return [] if result == list(DEFAULT_ID_MAP) else result
+
     @staticmethod
     def env(env, _spec):
         if not isinstance(env, dict):
@@ -296,13 +442,22 @@ class _Validator:
     def user(user, spec):
         if user is None or user == "":
             return None
-        try:
-            resolved = users.resolve(str(user), spec["rootfs"])
-        except LookupError as error:
-            raise SpecError("user", str(error))
+        if isinstance(user, dict) and set(user) == {"uid", "gid"}:
+            resolved = dict(user)  # already resolved: a normalised spec validates as itself
+            if not all(isinstance(resolved[key], int) and not isinstance(resolved[key], bool) for key in user):
+                raise SpecError("user", "uid and gid must be numbers, got %r" % (user,))
+        else:
+            try:
+                resolved = users.resolve(str(user), spec["rootfs"])
+            except LookupError as error:
+                raise SpecError("user", str(error))
         for key in ("uid", "gid"):
             if not 0 <= resolved[key] <= MAX_ID:
                 raise SpecError("user", "%s %d is out of range (0 to %d)" % (key, resolved[key], MAX_ID))
+            id_map = spec["%s_map" % key] or DEFAULT_ID_MAP
+            if spec["namespaces"]["user"] == "private" and not _maps_id(id_map, resolved[key]):
+                raise SpecError("user", "%s %d is not mapped by %s_map, so it cannot exist in the user namespace"
+                                % (key, resolved[key], key))
         return resolved
 
     @staticmethod
@@ -378,10 +533,96 @@ class _Validator:
         return int(value) if float(value).is_integer() else float(value)
 
     @staticmethod
+    def limits(value, _spec):
+        from . import limits as limits_module  # only specs that may carry limits pay for it
+        from ..host.cgroups import Hierarchies
+
+        limits = limits_module.validate_limits(value)
+        # Refused now, not at every start: a limit this host's cgroups cannot apply.
+        missing = Hierarchies.read().missing_controllers(limits) if limits else {}
+        if missing:
+            first = sorted(missing)[0]
+            raise SpecError("limits.%s" % first, missing[first])
+        return limits
+
+    @staticmethod
+    def cgroup_parent(value, _spec):
+        from .limits import validate_cgroup_parent
+        return validate_cgroup_parent(value)
+
+    @staticmethod
+    def labels(labels, _spec):
+        return label_items("labels", labels)
+
+    @staticmethod
     def restart_policy(value, _spec):
         if value not in RESTART_POLICIES:
             raise SpecError("restart_policy", "must be one of %s, got %r" % (", ".join(RESTART_POLICIES), value))
         return value
+
+    @staticmethod
+    def log_max_size(value, _spec):
+        size = parse_size(value)
+        if size is None or not MIN_LOG_SIZE <= size <= MAX_LOG_SIZE:
+            raise SpecError("log_max_size", "must be a size from 4k to 1t (bytes, or with a k, m, g or t suffix), "
+                                            "got %r" % (value,))
+        return size
+
+    @staticmethod
+    def log_max_files(value, _spec):
+        if isinstance(value, str) and value.isdigit():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_LOG_FILES:
+            raise SpecError("log_max_files", "must be a whole number from 1 to %d, got %r" % (MAX_LOG_FILES, value))
+        return value
+
+
+def parse_size(value):
+    """10485760, "10485760", "10m", "10M", "10MiB" -> bytes (binary units); None when it is no size."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if not isinstance(value, str):
+        return None
+    text = value.strip().lower()
+    for suffix in ("ib", "b"):
+        if text.endswith(suffix) and len(text) > len(suffix):
+            text = text[:-len(suffix)]
+            break
+    multiplier = 1
+    if text[-1:] in _SIZE_UNITS:
+        multiplier = _SIZE_UNITS[text[-1]]
+        text = text[:-1]
+    return int(text) * multiplier if text.isdigit() else None
+
+
+def _id_map_line(param, entry):
+    """One {inside, outside, count} line: whole numbers, ranges within 0..MAX_ID, count at least 1."""
+    keys = tuple(option.name for option in ID_MAP_OPTIONS)
+    if not isinstance(entry, dict):
+        raise SpecError(param, "%r must be a mapping with %s (INSIDE:OUTSIDE:COUNT on the command line)"
+                        % (entry, ", ".join(keys)))
+    unknown = sorted(set(entry) - set(keys))
+    if unknown:
+        raise SpecError("%s.%s" % (param, unknown[0]), "unknown key (known: %s)" % ", ".join(keys))
+    line = {}
+    for key in keys:
+        value = entry.get(key)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise SpecError("%s.%s" % (param, key), "must be a whole number, got %r" % (value,))
+        line[key] = value
+    if line["count"] < 1:
+        raise SpecError(param + ".count", "must be at least 1, got %d" % line["count"])
+    for key in ("inside", "outside"):
+        last = line[key] + line["count"] - 1
+        if line[key] < 0 or last > MAX_ID:
+            raise SpecError(param + "." + key, "the range %d-%d is out of range (0 to %d)" % (line[key], last, MAX_ID))
+    return line
+
+
+def _maps_id(id_map, wanted):
+    return any(line["inside"] <= wanted < line["inside"] + line["count"] for line in id_map)
 
 
 def _is_directory_inside(rootfs, path):
@@ -457,10 +698,40 @@ def _check_mount_options(param, mount_type, options):
             continue
         key, sep, value = option.partition("=")
         if mount_type == "tmpfs" and key in TMPFS_DATA_OPTIONS and sep and value and "\0" not in value:
+            problem = _tmpfs_value_problem(key, value)
+            if problem:
+                raise SpecError(param, "%r: %s" % (option, problem))
             continue
         known = MOUNT_FLAG_OPTIONS + MOUNT_NEUTRAL_OPTIONS + (
             tuple(name + "=" for name in TMPFS_DATA_OPTIONS) if mount_type == "tmpfs" else ())
         raise SpecError(param, "%r is not a %s mount option (known: %s)" % (option, mount_type, ", ".join(known)))
+
+
+_SIZE_SUFFIXES = "kKmMgGtTpPeE"
+_HUGE_VALUES = ("never", "always", "within_size", "advise", "deny", "force")
+_MPOL_VALUES = ("default", "prefer", "bind", "interleave", "local")
+
+
+def _is_size(text, percent_allowed):
+    """What tmpfs's memparse takes: digits, then one k/m/g/t/p/e suffix (or %, for size)."""
+    digits = text[:-1] if text[-1:] in _SIZE_SUFFIXES or (percent_allowed and text.endswith("%")) else text
+    return digits.isdigit() and digits.isascii()
+
+
+def _tmpfs_value_problem(key, value):
+    """Why the kernel's tmpfs would refuse ``key=value`` at mount time, or None."""
+    if key in ("size", "nr_blocks", "nr_inodes") and not _is_size(value, key == "size"):
+        return "must be a number with an optional k, m, g suffix%s" % (" or a percentage" if key == "size" else "")
+    if key == "mode" and not (value.isascii() and value.isdigit() and set(value) <= set("01234567")
+                              and int(value, 8) <= 0o7777):
+        return "must be an octal mode up to 7777"
+    if key in ("uid", "gid") and not (value.isascii() and value.isdigit() and int(value) <= MAX_ID):
+        return "must be a number from 0 to %d" % MAX_ID
+    if key == "huge" and value not in _HUGE_VALUES:
+        return "must be one of %s" % ", ".join(_HUGE_VALUES)
+    if key == "mpol" and value.partition(":")[0] not in _MPOL_VALUES:
+        return "must start with one of %s" % ", ".join(_MPOL_VALUES)
+    return None
 
 
 def _json_text(value):

@@ -171,3 +171,16 @@ def test_the_executor_is_installed_once_and_reused(tmp_path):
     run_module(executor, tmp_path, state="started", command=SAME)
     assert installed.stat().st_mtime_ns == first_mtime
     assert all(call for call in executor.calls)
+
+
+@pytest.mark.parametrize("check_mode", [False, True])
+def test_a_label_change_alone_updates_in_place(tmp_path, check_mode):
+    executor = FakeExecutor()
+    executor.add("web", labels={"tier": "web"})
+    result = run_module(executor, tmp_path, check_mode=check_mode, state="started", command=SAME,
+                        labels={"tier": "db"}).result
+    assert result["actions"] == ["update"] and result["changed"] is True
+    assert result["workload"]["spec"]["labels"] == {"tier": "db"} and result["workload"]["status"] == "running"
+    assert executor.workloads["web"]["status"] == "running"
+    assert executor.workloads["web"]["spec"]["labels"] == ({"tier": "web"} if check_mode else {"tier": "db"})
+    assert not any(call[0] in ("rm", "start", "restart") for call in executor.calls)

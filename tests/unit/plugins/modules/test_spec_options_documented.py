@@ -5,13 +5,17 @@ import yaml
 
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import schema
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec import validate
-from ansible_collections.nsfleet.pidns.plugins.modules import workload
+from ansible_collections.nsfleet.pidns.plugins.modules import workload, workloads
 
-MODULES_WITH_SPEC_OPTIONS = [workload]
+MODULES_WITH_SPEC_OPTIONS = [workload, workloads]
 
 
 def _documented_options(module):
-    return yaml.safe_load(module.DOCUMENTATION)["options"]
+    """The options that carry the spec fields: the module's own, or each list item's (the batch module)."""
+    options = yaml.safe_load(module.DOCUMENTATION)["options"]
+    if module is workloads:
+        return options["workloads"]["suboptions"]
+    return options
 
 
 def _check_option(path, field, documented):
@@ -53,6 +57,15 @@ def test_a_field_added_to_the_table_without_documentation_fails(monkeypatch):
     monkeypatch.setattr(schema, "FIELDS", schema.FIELDS + (extra,))
     with pytest.raises(AssertionError, match="future_option"):
         test_every_spec_field_is_documented_as_the_table_says(workload)
+
+
+def test_the_batch_module_takes_what_the_single_module_takes():
+    single = _documented_options(workload)
+    batch = _documented_options(workloads)
+    assert set(batch) == set(single)
+    for option in ("state", "recreate"):
+        assert {key: batch[option].get(key) for key in ("type", "choices", "default")} == {
+            key: single[option].get(key) for key in ("type", "choices", "default")}, option
 
 
 def test_module_argument_spec_is_the_table():

@@ -59,3 +59,11 @@ def test_an_optional_positional_may_be_left_out():
     assert command("inspect").parse(["--all"]) == {"all": True, "spec": None, "name": None}
     assert command("inspect").parse(["web", "--spec", "-"])["spec"] == "-"
     assert command("inspect").usage() == "nsfleet inspect [--all] [--spec] [name]"
+
+
+def test_exec_options_come_before_the_name():
+    args = command("exec").parse(["--user", "nobody", "-e", "A=1", "-e", "B", "--timeout", "5", "--json",
+                                  "--cwd", "/tmp", "--creates", "/x", "--no-stdin", "web", "--", "id"])
+    assert (args["user"], args["env"], args["timeout"], args["cwd"], args["creates"]) == (
+        "nobody", ["A=1", "B"], "5", "/tmp", "/x")
+    assert args["json"] and args["no_stdin"] and args["name"] == "web" and args["remainder"] == ["id"]

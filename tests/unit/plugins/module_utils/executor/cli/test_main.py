@@ -80,3 +80,37 @@ def test_rm_prunes_bundle_caches_when_the_bundle_can(capsys, tmp_path):
     pruned = []
     assert cli.main(["--state-dir", str(tmp_path), "rm", "web"], prune_caches=lambda: pruned.append(True)) == 0
     assert pruned == [True]
+
+
+def test_run_id_map_flags_become_spec_lines():
+    args = {"remainder": ["/bin/true"], "uid_map": ["0:100000:1000", "1000:5000:1"], "gid_map": ["0:1:x"]}
+    raw = cli.spec_from_run_args(args)
+    assert raw["uid_map"] == [{"inside": 0, "outside": 100000, "count": 1000}, {"inside": 1000, "outside": 5000, "count": 1}]
+    assert raw["gid_map"] == ["0:1:x"]  # left for the validator, which names gid_map[0]
+
+
+def test_a_bad_id_map_flag_is_bad_input(capsys, tmp_path):
+    argv = ["--state-dir", str(tmp_path), "run", "--rm", "--ns", "user=private", "--gid-map", "0:1", "--", "/bin/true"]
+    assert cli.main(argv) == 2
+    assert capsys.readouterr().err.startswith("nsfleet: gid_map[0]:")
+
+
+def test_run_limit_flags_become_the_limits_field():
+    from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.cli.main import COMMANDS, spec_from_run_args
+    run = dict((command.name, command) for command, _handler in COMMANDS)["run"]
+    args = run.parse(["--name", "web", "-m", "512m", "--memory-swap", "1g", "--pids-limit", "20", "--cpus", "0.5",
+                      "--cpu-weight", "200", "--cgroup-parent", "/mine", "--", "/bin/true"])
+    raw = spec_from_run_args(args)
+    assert raw["limits"] == {"memory": "512m", "memory_swap": "1g", "pids": "20", "cpu": "0.5", "cpu_weight": "200"}
+    assert raw["cgroup_parent"] == "/mine" and raw["name"] == "web" and raw["command"] == ["/bin/true"]
+    assert "limits" not in spec_from_run_args(run.parse(["--", "/bin/true"]))
+
+
+def test_run_flags_for_confinement_become_spec_fields():
+    run = dict((command.name, command) for command, _handler in cli.COMMANDS)["run"]
+    args = run.parse(["--cap-add", "net_admin", "--cap-drop", "ALL", "--cap-drop", "kill", "--allow-new-privileges",
+                      "--seccomp", "unconfined", "--", "/bin/true"])
+    raw = cli.spec_from_run_args(args)
+    assert raw["capabilities"] == {"add": ["net_admin"], "drop": ["ALL", "kill"]}
+    assert raw["no_new_privileges"] is False and raw["seccomp"] == "unconfined"
+    assert cli.spec_from_run_args(run.parse(["--", "/bin/true"]))["no_new_privileges"] is True

@@ -3,6 +3,7 @@ import os
 
 import pytest
 
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.host import boot
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.lifecycle.state import (
     STATE_SCHEMA, LockTimeout, StateStore, atomic_write_json, resolve_root)
 from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.validate import SpecError
@@ -11,6 +12,16 @@ from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.spec.valida
 @pytest.fixture
 def store(tmp_path):
     return StateStore(str(tmp_path))
+
+
+@pytest.fixture
+def reboot(monkeypatch):
+    """Boot "boot-1" now; calling the fixture's value moves to another boot, as after a reboot."""
+    monkeypatch.setattr(boot, "_cached", ["boot-1"])
+
+    def to(boot_id):
+        monkeypatch.setattr(boot, "_cached", [boot_id])
+    return to
 
 
 def test_layout_follows_the_design(store, tmp_path):
@@ -25,11 +36,80 @@ def test_root_comes_from_the_environment(monkeypatch, tmp_path):
     assert StateStore().run_dir == str(tmp_path / "run/nsfleet")
 
 
-def test_state_is_versioned_and_merged(store):
+def test_state_is_versioned_and_merged(store, reboot):
     store.write_state("web", {"status": "created"})
     store.update_state("web", status="running", restart_count=2)
     state = store.read_state("web")
-    assert state == {"schema": STATE_SCHEMA, "name": "web", "status": "running", "restart_count": 2}
+    assert state == {"schema": STATE_SCHEMA, "name": "web", "status": "running", "restart_count": 2, "boot_id": "boot-1"}
+
+
+RUNNING = {"status": "running", "restart_count": 3, "exit_code": None, "supervisor": {"pid": 10, "start_time": 5},
+           "init": {"pid": 11, "start_time": 6}, "namespaces": {"pid": "pid:[4026532207]"}}
+
+
+def test_state_from_an_earlier_boot_has_no_processes_and_is_never_running(store, reboot):
+    store.write_state("web", RUNNING)
+    reboot("boot-2")
+    state = store.read_state("web")
+    assert state["status"] == "stale"
+    assert not set(state) & {"supervisor", "init", "namespaces"}
+    assert state["restart_count"] == 3 and state["boot_id"] == "boot-1"
+    # A write in this boot starts from that: the old PIDs never come back, the new boot id is recorded.
+    store.update_state("web", restart_count=0)
+    assert "init" not in json.load(open(store.state_path("web")))
+    assert store.read_state("web")["boot_id"] == "boot-2"
+
+
+@pytest.mark.parametrize("recorded", ["stopped", "exited", "created"])
+def test_an_ended_state_from_an_earlier_boot_still_says_how_it_ended(store, reboot, recorded):
+    store.write_state("web", dict(RUNNING, status=recorded, exit_code=0))
+    reboot("boot-2")
+    assert store.read_state("web")["status"] == recorded
+
+
+def test_state_without_a_boot_id_is_trusted(store, reboot):
+    """Release 0.1 recorded no boot id: its running workloads keep running across the upgrade."""
+    os.makedirs(os.path.dirname(store.state_path("web")))
+    atomic_write_json(store.state_path("web"), dict(RUNNING, schema=1, name="web"))
+    reboot("boot-2")
+    assert store.read_state("web")["init"] == RUNNING["init"]
+
+
+@pytest.mark.parametrize("desired, status", [("started", "stale"), ("stopped", "stopped")])
+def test_after_a_reboot_emptied_run_the_desired_state_tells(store, reboot, tmp_path, desired, status):
+    store.write_spec("web", {"name": "web"})
+    store.write_state("web", RUNNING)
+    store.write_desired("web", desired)
+    assert store.read_desired("web") == {"state": desired, "boot_id": "boot-1"}
+    reboot("boot-2")
+    os.unlink(store.state_path("web"))
+    assert store.read_state("web")["status"] == status
+
+
+def test_no_state_in_this_boot_is_no_state(store, reboot):
+    store.write_spec("web", {"name": "web"})
+    store.write_desired("web", "started")
+    assert store.read_state("web") is None
+
+
+def test_the_desired_state_is_written_only_when_it_changes(store, reboot):
+    store.write_spec("web", {"name": "web"})
+    store.write_desired("web", "started")
+    written = os.stat(store.desired_path("web")).st_ino
+    store.write_desired("web", "started")
+    assert os.stat(store.desired_path("web")).st_ino == written
+    store.write_desired("web", "stopped")
+    assert store.read_desired("web")["state"] == "stopped"
+
+
+def test_the_boot_id_comes_from_the_kernel_unless_a_test_says_otherwise(monkeypatch):
+    monkeypatch.setattr(boot, "_cached", [])
+    monkeypatch.delenv(boot.BOOT_ID_ENV, raising=False)
+    assert boot.current_boot_id() == open(boot.BOOT_ID_PATH).read().strip()
+    monkeypatch.setattr(boot, "_cached", [])
+    monkeypatch.setenv(boot.BOOT_ID_ENV, "simulated")
+    assert boot.current_boot_id() == "simulated"
+    assert boot.is_earlier_boot("other") and not boot.is_earlier_boot("simulated") and not boot.is_earlier_boot(None)
 
 
 def test_atomic_write_leaves_no_temp_file(tmp_path):

@@ -142,7 +142,7 @@ def test_unknown_restart_policy():
     ({"pid": "workload:ghost"}, "namespaces.pid"),
     ({"pid": "workload:ok"}, "namespaces.pid"),
     ({"net": "path:/no/such/ns"}, "namespaces.net"),
-    ({"user": "private"}, "namespaces.user"),
+    ({"user": "path:/proc/1/ns/pid"}, "namespaces.user"),
 ])
 def test_bad_namespace_values(namespaces, param):
     fails_on(param, {"namespaces": namespaces})
@@ -192,12 +192,6 @@ def test_command_that_is_not_a_program(tmp_path):
     path.write_text("just text\n")
     path.chmod(0o755)
     assert "not a program" in fails_on("command", {"command": [str(path)]})
-
-
-@pytest.mark.parametrize("value", ["private", "path:/proc/1/ns/user", "workload:other"])
-def test_user_namespaces_other_than_the_hosts_are_refused_not_ignored(value):
-    with pytest.raises(SpecError, match="namespaces.user: user namespaces are not supported yet"):
-        check({"namespaces": {"user": value}})
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), 1e12, -1])
@@ -250,3 +244,53 @@ def test_cwd_is_resolved_inside_the_rootfs(tmp_path, rootfs):
     assert check({"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/escape"})["cwd"] == "/data/escape"
     os.symlink("/usr/share", os.path.join(str(rootfs), "data", "host"))  # exists on the host, not inside
     fails_on("cwd", {"rootfs": str(rootfs), "command": ["/bin/app"], "cwd": "/data/host"})
+
+
+def test_log_bounds_normalise_and_their_defaults_leave_the_hash_alone():
+    base = {"name": "web", "command": ["/bin/true"]}
+    spec = validate(base, lambda name: False)
+    assert (spec["log_max_size"], spec["log_max_files"]) == (10 * 1024 * 1024, 3)
+    for same in ({"log_max_size": "10m"}, {"log_max_size": "10MiB"}, {"log_max_size": 10485760},
+                 {"log_max_files": "3"}):
+        assert spec_hash(validate(dict(base, **same), lambda name: False)) == spec_hash(spec)
+    other = validate(dict(base, log_max_size="1g", log_max_files=5), lambda name: False)
+    assert (other["log_max_size"], other["log_max_files"]) == (1 << 30, 5)
+    assert spec_hash(other) != spec_hash(spec)
+
+
+@pytest.mark.parametrize("field, value", [
+    ("log_max_size", "10x"), ("log_max_size", "1k"), ("log_max_size", -5), ("log_max_size", True),
+    ("log_max_size", "2t"), ("log_max_size", [1]), ("log_max_files", 0), ("log_max_files", 101),
+    ("log_max_files", "two"), ("log_max_files", 1.5), ("log_max_files", False),
+])
+def test_bad_log_bounds(field, value):
+    with pytest.raises(SpecError) as refused:
+        validate({"name": "web", "command": ["/bin/true"], field: value}, lambda name: False)
+    assert refused.value.param == field
+
+
+def test_labels_are_text_by_name():
+    assert check({})["labels"] == {}
+    assert check({"labels": {"tier": "web", "app.kubernetes.io/part-of": "shop", "replicas": 2, "canary": True}})[
+        "labels"] == {"tier": "web", "app.kubernetes.io/part-of": "shop", "replicas": "2", "canary": "true"}
+
+
+@pytest.mark.parametrize("labels, param", [
+    ([], "labels"), ({"": "x"}, "labels"), ({"bad key": "x"}, "labels"), ({"-x": "x"}, "labels"),
+    ({"k" * 64: "x"}, "labels"), ({"tier": None}, "labels.tier"), ({"tier": ["a"]}, "labels.tier"),
+    ({"tier": "two\nlines"}, "labels.tier"), ({"tier": "v" * 257}, "labels.tier")])
+def test_bad_labels(labels, param):
+    fails_on(param, {"labels": labels})
+
+
+def test_labels_are_metadata_outside_the_hash():
+    """A label change alone never recreates a workload, and specs without labels hash as they always did."""
+    plain = check({})
+    assert spec_hash(check({"labels": {"tier": "web"}})) == spec_hash(plain)
+    assert spec_hash(dict(plain, labels={"tier": "db"})) == spec_hash(plain)
+
+
+def test_a_normalised_spec_validates_as_itself():
+    """What modules send back to create is the spec inspect normalised, user included."""
+    spec = check({"user": "1000:50", "labels": {"tier": "web"}, "stop_timeout": 2.0})
+    assert validate(spec, no_workloads) == spec
