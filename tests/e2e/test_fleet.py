@@ -12,6 +12,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 
 import pytest
 from dashboard_queries import families, label_values, load, queries, wait_for_dashboard
@@ -33,8 +34,11 @@ NEEDS_BATCH = pytest.mark.skipif(not os.path.exists(BATCH_MODULE),
 NEEDS_EXEC = pytest.mark.skipif(not os.path.exists(EXEC_MODULE),
                                 reason="module nsfleet.pidns.workload_exec is not in the collection yet (runbooks/exec.yml uses it)")
 
-# fleet-web: a process with a child, in its own PID namespace, on every host.
-WORKLOADS = [{"name": "fleet-web", "command": ["/bin/sh", "-c", "sleep 3600 & wait"], "restart_policy": "on-failure"}]
+# fleet-web: a process with a child, in its own PID namespace, on every host. The hosts share this machine's
+# cgroup hierarchies: each host's workloads go under a cgroup parent of its own (fleet_cgroup_parent).
+WORKLOADS = [{"name": "fleet-web", "command": ["/bin/sh", "-c", "sleep 3600 & wait"], "restart_policy": "on-failure",
+              "cgroup_parent": "{{ fleet_cgroup_parent }}"}]
+CGROUP_ROOT = "/sys/fs/cgroup"
 
 
 # What roles/workloads does, while the batch module is missing.
@@ -48,6 +52,7 @@ SINGLE_WORKLOADS = """---
         name: "{{ item.name }}"
         command: "{{ item.command }}"
         restart_policy: "{{ item.restart_policy }}"
+        cgroup_parent: "{{ item.cgroup_parent }}"
       loop: "{{ nsfleet_workloads }}"
 """
 
@@ -63,12 +68,14 @@ STUCK_WORKLOADS = """---
         name: fleet-crash
         command: [/bin/sh, -c, "sleep 0.2; exit 3"]
         restart_policy: always
+        cgroup_parent: "{{ fleet_cgroup_parent }}"
         state: started
     - name: A zombie holder
       nsfleet.pidns.workload:
         name: fleet-zombie
         command: [/bin/sh, -c, "/bin/true & exec sleep 3600"]
         init: false
+        cgroup_parent: "{{ fleet_cgroup_parent }}"
         state: started
     - name: Wait for the zombie and a few restarts
       ansible.builtin.pause:
@@ -112,6 +119,33 @@ class Fleet:
         os.makedirs(self.prometheus_dir, exist_ok=True)
         self.write_inventory()
 
+    def cgroup_parent(self, host):
+        return "/nsfleet-test-%d-%s" % (os.getpid(), host.name)
+
+    def cgroups(self, host):
+        """The host's cgroup parent in each hierarchy of this machine that has it."""
+        for hierarchy in sorted(os.listdir(CGROUP_ROOT)):
+            path = os.path.join(CGROUP_ROOT, hierarchy) + self.cgroup_parent(host)
+            if os.path.isdir(path):
+                yield path
+
+    def remove_cgroups(self, timeout=15):
+        """Once the hosts' killed processes are gone from them (the kernel takes a moment)."""
+        deadline = time.monotonic() + timeout
+        for host in self.hosts:
+            for parent in self.cgroups(host):
+                for directory, _subdirs, _files in sorted(os.walk(parent), reverse=True):
+                    while True:
+                        try:
+                            os.rmdir(directory)
+                            break
+                        except FileNotFoundError:
+                            break
+                        except OSError:
+                            if time.monotonic() > deadline:
+                                raise
+                            time.sleep(0.2)
+
     def instances(self):
         return ["%s:%d" % (host.address, self.agent_port) for host in self.hosts]
 
@@ -119,7 +153,9 @@ class Fleet:
         targets = {}
         for host in self.hosts:
             targets[host.name] = {"ansible_host": host.address, "ansible_port": host.port,
-                                  "nsfleet_agent_listen_host": host.address}
+                                  "nsfleet_agent_listen_host": host.address,
+                                  "fleet_cgroup_parent": self.cgroup_parent(host),
+                                  "nsfleet_agent_workload_cgroup_parent": self.cgroup_parent(host)}
             if host.name != "host1":
                 targets[host.name]["nsfleet_agent_wheel_dir"] = self.wheel_dir
         inventory = {"all": {"children": {
@@ -181,7 +217,7 @@ def fleet(tmp_path_factory):
     root = str(tmp_path_factory.mktemp("fleet"))
     client_key = os.path.join(root, "client_key")
     subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", client_key], check=True)
-    hosts = []
+    hosts, fleet = [], None
     try:
         for name, address in ADDRESSES.items():
             directory = os.path.join(root, name)
@@ -189,10 +225,13 @@ def fleet(tmp_path_factory):
             hosts.append(FleetHost(name, address, directory, client_key).start())
         tls_dir = make_tls(os.makedirs(os.path.join(root, "tls")) or os.path.join(root, "tls"))
         wheel_dir = build_wheels(os.path.join(root, "wheels"))
-        yield Fleet(root, hosts, free_port_on(*ADDRESSES.values()), tls_dir, wheel_dir)
+        fleet = Fleet(root, hosts, free_port_on(*ADDRESSES.values()), tls_dir, wheel_dir)
+        yield fleet
     finally:
         for host in hosts:
             host.stop()
+        if fleet is not None:
+            fleet.remove_cgroups()
 
 
 def test_provision_then_again_without_change(fleet):
@@ -312,5 +351,8 @@ def test_teardown_leaves_nothing(fleet):
     for host in fleet.hosts:
         files, processes = host.leftovers()
         assert not files and not processes, "%s keeps %s %s" % (host.name, files, processes)
+        cgroups = [directory for parent in fleet.cgroups(host) for directory in os.listdir(parent)
+                   if os.path.isdir(os.path.join(parent, directory))]
+        assert not cgroups, "%s keeps cgroups %s" % (host.name, cgroups)
     again = fleet.playbook("teardown.yml", "-e", "nsfleet_hosts=targets", *skip)
     assert all(host["changed"] == 0 for host in recap(again.stdout).values()), again.stdout[-6000:]
