@@ -3,8 +3,9 @@
 Each host is an sshd in its own PID and mount namespace on 127.0.0.11-13
 (fleet_hosts.py). The agents serve TLS with basic auth; host1 installs its
 agent from the machine's package index, the others offline from a wheel
-directory the test builds. The tests run in file order on one fleet: the
-last one tears it down.
+directory the test builds. Each host's workloads go under a cgroup parent of
+its own (the hosts share this machine's cgroup hierarchies). The tests run in
+file order on one fleet: the last one tears it down.
 """
 
 import json
@@ -15,7 +16,7 @@ import sys
 import time
 
 import pytest
-from dashboard_queries import families, label_values, load, queries, wait_for_dashboard
+from dashboard_queries import families, instant_query, label_values, load, queries, wait_for_dashboard
 from fleet_hosts import FleetHost, free_port_on
 from prometheus_server import Prometheus
 from support import TOP
@@ -27,35 +28,11 @@ PLAYBOOKS = os.path.join(COLLECTION, "playbooks")
 DASHBOARD = os.path.join(TOP, "monitoring", "grafana", "nsfleet.json")
 ADDRESSES = {"host1": "127.0.0.11", "host2": "127.0.0.12", "host3": "127.0.0.13"}
 PASSWORD = "fleet-test-password"
-BATCH_MODULE = os.path.join(COLLECTION, "plugins", "modules", "workloads.py")
-EXEC_MODULE = os.path.join(COLLECTION, "plugins", "modules", "workload_exec.py")
-NEEDS_BATCH = pytest.mark.skipif(not os.path.exists(BATCH_MODULE),
-                                 reason="module nsfleet.pidns.workloads is not in the collection yet (roles/workloads uses it)")
-NEEDS_EXEC = pytest.mark.skipif(not os.path.exists(EXEC_MODULE),
-                                reason="module nsfleet.pidns.workload_exec is not in the collection yet (runbooks/exec.yml uses it)")
-
 # fleet-web: a process with a child, in its own PID namespace, on every host. The hosts share this machine's
 # cgroup hierarchies: each host's workloads go under a cgroup parent of its own (fleet_cgroup_parent).
 WORKLOADS = [{"name": "fleet-web", "command": ["/bin/sh", "-c", "sleep 3600 & wait"], "restart_policy": "on-failure",
               "cgroup_parent": "{{ fleet_cgroup_parent }}"}]
 CGROUP_ROOT = "/sys/fs/cgroup"
-
-
-# What roles/workloads does, while the batch module is missing.
-SINGLE_WORKLOADS = """---
-- name: Workloads one by one
-  hosts: targets
-  gather_facts: false
-  tasks:
-    - name: Each declared workload
-      nsfleet.pidns.workload:
-        name: "{{ item.name }}"
-        command: "{{ item.command }}"
-        restart_policy: "{{ item.restart_policy }}"
-        cgroup_parent: "{{ item.cgroup_parent }}"
-      loop: "{{ nsfleet_workloads }}"
-"""
-
 
 # For runbooks/stuck.yml on host1: one that crashes over and over, one whose PID 1 never reaps.
 STUCK_WORKLOADS = """---
@@ -235,31 +212,26 @@ def fleet(tmp_path_factory):
 
 
 def test_provision_then_again_without_change(fleet):
-    skip = [] if os.path.exists(BATCH_MODULE) else ["--skip-tags", "nsfleet_workloads"]
     # Check mode on fresh hosts: says what it would do, does none of it.
-    dry = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "--check", *skip)
+    dry = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "--check")
     assert all(host["changed"] > 0 and host["failed"] == 0 for host in recap(dry.stdout).values()), dry.stdout[-6000:]
     for host in fleet.hosts:
         assert host.leftovers() == ([], []), "check mode made %s" % (host.leftovers(),)
-    first = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", *skip)
+    first = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets")
     assert all(counts["failed"] == 0 for counts in recap(first.stdout).values())
-    second = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", *skip)
+    second = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets")
     counts = recap(second.stdout)
     assert sorted(counts) == ["host1", "host2", "host3"]
     assert all(host["changed"] == 0 for host in counts.values()), second.stdout[-6000:]
-    check = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "--check", *skip)
+    check = fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "--check")
     assert all(host["changed"] == 0 for host in recap(check.stdout).values()), check.stdout[-6000:]
     for host in fleet.hosts:
         # The agent's virtualenv and web config are where the role puts them; only hashes in the config.
         assert os.path.exists(host.path("upper", "opt", "nsfleet-agent", "venv", "bin", "nsfleet-agent"))
         web_config = open(host.path("upper", "etc", "nsfleet-agent", "web.yml")).read()
         assert "$2b$" in web_config and PASSWORD not in web_config
-    if skip:
-        # Without the batch module the workloads come from the single-workload module.
-        fleet.play(SINGLE_WORKLOADS)
 
 
-@NEEDS_BATCH
 def test_workloads_role_prunes_what_is_no_longer_declared(fleet):
     extra = {"nsfleet_workloads": WORKLOADS + [{"name": "fleet-extra", "command": ["sleep", "3600"]}]}
     fleet.playbook("provision.yml", "-e", "nsfleet_hosts=targets", "-e", json.dumps(extra), "--tags", "nsfleet_workloads")
@@ -299,6 +271,8 @@ def test_prometheus_scrapes_every_agent_and_every_panel_has_data(fleet):
         gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=checked, workload="fleet-web")
         assert not gaps, "queries without data for workload=fleet-web: %s" % gaps
         assert label_values(prometheus.url, "instance", 'nsfleet_build_info{job=~"nsfleet"}') == sorted(instances)
+        # With the role's capabilities the agents read every process: no scrape skipped one for permission.
+        assert instant_query(prometheus.url, 'nsfleet_scrape_errors_total{reason="permission"} > 0') == []
     print("panels checked for: %s; not exported by these agents: %s" % (
         sorted(checked), sorted(in_dashboard - checked)))
 
@@ -336,7 +310,6 @@ def test_runbook_restart_rolls_host_by_host(fleet):
     assert "host2" not in recap(missing.stdout), "the roll went on after a failed host"
 
 
-@NEEDS_EXEC
 def test_runbook_exec_runs_in_the_workload(fleet):
     result = fleet.playbook("runbooks/exec.yml", "-e", "nsfleet_hosts=targets", "-l", "host2",
                             "-e", "workload=fleet-web", "-e", json.dumps({"command": ["cat", "/proc/1/comm"]}))
@@ -344,15 +317,12 @@ def test_runbook_exec_runs_in_the_workload(fleet):
 
 
 def test_teardown_leaves_nothing(fleet):
-    skip = [] if os.path.exists(BATCH_MODULE) else ["--skip-tags", "nsfleet_workloads"]
-    if skip:
-        fleet.play(SINGLE_WORKLOADS.replace('restart_policy: "{{ item.restart_policy }}"', "state: absent"))
-    fleet.playbook("teardown.yml", "-e", "nsfleet_hosts=targets", *skip)
+    fleet.playbook("teardown.yml", "-e", "nsfleet_hosts=targets")
     for host in fleet.hosts:
         files, processes = host.leftovers()
         assert not files and not processes, "%s keeps %s %s" % (host.name, files, processes)
         cgroups = [directory for parent in fleet.cgroups(host) for directory in os.listdir(parent)
                    if os.path.isdir(os.path.join(parent, directory))]
         assert not cgroups, "%s keeps cgroups %s" % (host.name, cgroups)
-    again = fleet.playbook("teardown.yml", "-e", "nsfleet_hosts=targets", *skip)
+    again = fleet.playbook("teardown.yml", "-e", "nsfleet_hosts=targets")
     assert all(host["changed"] == 0 for host in recap(again.stdout).values()), again.stdout[-6000:]
