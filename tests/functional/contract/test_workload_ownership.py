@@ -40,7 +40,9 @@ def test_executor_and_agent_name_the_same_owner_for_every_namespace(nsfleet):
     prefix = "ct-" + "".join(random.choice(string.ascii_lowercase) for _letter in range(6))
     web, sidecar, solo, stopped = (prefix + "-web", prefix + "-a-sidecar", prefix + "-solo", prefix + "-stopped")
     # The sidecar sorts before web and shares web's PID namespace: web created it, so web owns it.
-    nsfleet.detach(web, NSFLEET, "run", "--rm", "--", "/bin/sleep", "600")  # a nested namespace nobody owns
+    # A nested namespace nobody owns; a runtime inside a workload needs what a privileged container gets.
+    nsfleet.detach(web, NSFLEET, "--state-dir", os.path.join(nsfleet.state_dir, "inner"), "run", "--rm", "--",
+                   "/bin/sleep", "600", options=("--cap-add", "ALL", "--seccomp", "unconfined"))
     nsfleet.detach(sidecar, "/bin/sleep", "601", options=("--ns", "pid=workload:" + web))
     nsfleet.detach(solo, "/bin/sleep", "602")
     nsfleet.detach(stopped, "/bin/sleep", "603")

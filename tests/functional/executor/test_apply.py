@@ -242,7 +242,8 @@ def test_run_takes_labels_that_apply_then_prunes_by(nsfleet):
 
 def test_a_failed_recreate_leaves_nothing_and_says_so(nsfleet):
     apply(nsfleet, [entry("rc")])
-    broken = entry("rc", mounts=[{"type": "tmpfs", "dest": "/tmp", "options": "size=nonsense"}])
+    # Valid, but no start can succeed: init cannot fork the command under a limit of one process.
+    broken = entry("rc", limits={"pids": 1})
     outcome, result = apply(nsfleet, [broken], check=False)
     assert result.returncode == 1
     failure = outcome["results"][0]
