@@ -24,14 +24,16 @@ scrape_configs:
 class Prometheus:
     """``with Prometheus(workdir, ["127.0.0.1:10146"]) as prometheus: prometheus.url``"""
 
-    def __init__(self, workdir, targets, job="nsfleet", rule_files=()):
+    def __init__(self, workdir, targets=(), job="nsfleet", rule_files=(), config_file=None):
+        """``config_file``: a configuration of the test's (monitoring.yml's, say) instead of one for ``targets``."""
         self.workdir = str(workdir)
         self.port = free_port()
         self.url = "http://127.0.0.1:%d" % self.port
-        config = os.path.join(self.workdir, "prometheus.yml")
-        with open(config, "w") as config_file:
-            config_file.write(CONFIG.format(job=json.dumps(job), targets=json.dumps(list(targets)),
-                                            rule_files=json.dumps([os.path.abspath(f) for f in rule_files])))
+        config = config_file or os.path.join(self.workdir, "prometheus.yml")
+        if not config_file:
+            with open(config, "w") as config_file:
+                config_file.write(CONFIG.format(job=json.dumps(job), targets=json.dumps(list(targets)),
+                                                rule_files=json.dumps([os.path.abspath(f) for f in rule_files])))
         self.process = subprocess.Popen(
             ["prometheus", "--config.file", config, "--storage.tsdb.path", os.path.join(self.workdir, "tsdb"),
              "--web.listen-address", "127.0.0.1:%d" % self.port, "--log.level", "warn"],
