@@ -3,10 +3,12 @@
 import argparse
 import logging
 import signal
+import sys
 import threading
 
-from . import __version__, log
+from . import __version__, log, trace
 from .collector import NsfleetCollector
+from .proc_events import ProcEvents
 from .server import make_server, serve_in_thread
 from .web_config import WebConfigError, load
 
@@ -42,6 +44,9 @@ def build_parser():
                                           "nsfleet_series_dropped")
     parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
+    parser.add_argument("--collector.proc_events", dest="collect_proc_events", action=argparse.BooleanOptionalAction,
+                        default=True, help="fork/exec/exit counts per namespace from the kernel's process connector, "
+                                           "which also keeps the process cache current between scrapes")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
@@ -50,22 +55,48 @@ def build_parser():
     return parser
 
 
-def build_exporter(args):
+def check_args(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
+
+
+def build_exporter(args, proc_events=None):
+    check_args(args)
     return NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                            args.collect_workloads, args.mapping_max_series)
+                            args.collect_workloads, args.mapping_max_series, proc_events=proc_events)
+
+
+def start_proc_events(args):
+    """A started ProcEvents, subscribed (or polling: its up is 0), or None when switched off."""
+    if not args.collect_proc_events:
+        return None
+    proc_events = ProcEvents(args.procfs)
+    proc_events.start()
+    return proc_events
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["trace"]:
+        return trace.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
-        exporter = build_exporter(args)
-        server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
+        check_args(args)  # bad flags fail here, before anything is started
     except (WebConfigError, ValueError, OSError) as error:
         LOG.error("%s", error)
+        return 2
+    # Subscribe, then prime: a process that changes while the cache fills is re-read at the first scrape.
+    proc_events = start_proc_events(args)
+    exporter = build_exporter(args, proc_events)
+    exporter.prime()
+    try:
+        server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
+    except (ValueError, OSError) as error:
+        LOG.error("%s", error)
+        if proc_events is not None:
+            proc_events.stop()
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -79,4 +110,6 @@ def main(argv=None):
     LOG.info("shutting down")
     server.shutdown()
     server.server_close()
+    if proc_events is not None:
+        proc_events.stop()
     return 0

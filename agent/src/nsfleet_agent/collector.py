@@ -9,6 +9,8 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
 
 from . import __version__
+from .event_cache import EventDrivenProcessTable
+from .event_collector import ProcEventsCollector
 from .exposition import OPENMETRICS_EOF, Family, labels, render
 from .pidns import NamespaceTree
 from .proc_scan import ProcessTable, read_start_time
@@ -77,9 +79,16 @@ class NsfleetCollector:
     """
 
     def __init__(self, proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=True, collect_mapping=True,
-                 collect_workloads=True, mapping_max_series=10000, parent_of=None, descriptor_budget=None):
+                 collect_workloads=True, mapping_max_series=10000, parent_of=None, descriptor_budget=None,
+                 proc_events=None):
+        """``proc_events``: a started ProcEvents, to keep the process table current and export its counts."""
         self.proc_root = proc_root
-        self.table = ProcessTable(proc_root, descriptor_budget)
+        if proc_events is None:
+            self.table = ProcessTable(proc_root, descriptor_budget)
+            self.events_collector = None
+        else:
+            self.table = EventDrivenProcessTable(proc_events, proc_root, descriptor_budget)
+            self.events_collector = ProcEventsCollector(proc_events)
         self.tree = NamespaceTree(proc_root) if parent_of is None else NamespaceTree(proc_root, parent_of)
         self.states = WorkloadStates(state_dir)
         self.collect_pidns = collect_pidns
@@ -120,7 +129,13 @@ class NsfleetCollector:
             families += self._mapping_families(snapshot)
         if self.collect_workloads:
             families += self._workload_families(snapshot)
+        if self.events_collector is not None:
+            families += self.events_collector.families(snapshot)
         return families + self._self_families(snapshot)
+
+    def prime(self):
+        """One scrape's work before the first scrape: the process table, namespaces and series text."""
+        self.render()
 
     def _namespace_families(self, snapshot):
         processes = Family("nsfleet_pidns_processes", "gauge", "Processes whose PID namespace is pidns.")

@@ -1,0 +1,82 @@
+"""The process table kept current by process events: a steady scrape reads /proc only for what changed.
+
+Without events (the connector refused, or switched off) every scan lists /proc,
+as ProcessTable does. With them, a scan lists /proc only at start, after a loss
+of events, and every ``full_rescan_seconds`` as a safety net; otherwise it
+re-reads the processes that events named (forked, exec'd, renamed, exited, or
+whose threads came and went) and the zombies, whose reaping sends no event.
+What a process's stat says besides its name, state and threads (CPU times,
+memory) is not kept current between those reads.
+"""
+
+import errno
+import os
+import time
+from collections import Counter
+
+from .proc_scan import ProcessTable, Scan, _reason
+
+# A full listing of /proc now and then, whatever the events say.
+FULL_RESCAN_SECONDS = 600.0
+
+
+class EventDrivenProcessTable(ProcessTable):
+    """A ProcessTable whose ``scan()`` applies the changes ``events.take_changes()`` reports."""
+
+    def __init__(self, events, proc_root="/proc", descriptor_budget=None, full_rescan_seconds=FULL_RESCAN_SECONDS):
+        ProcessTable.__init__(self, proc_root, descriptor_budget)
+        self.events = events
+        self.full_rescan_seconds = full_rescan_seconds
+        self.zombies = set()
+        self.last_full_scan = None
+        self.full_scans = 0
+        events.attribution.cached_pidns = self.cached_pidns
+
+    def cached_pidns(self, pid):
+        """The PID namespace of a process the table knows, or None; safe from another thread."""
+        process = self.known.get(pid)
+        return None if process is None else process.pidns
+
+    def scan(self):
+        rescan, changed = self.events.take_changes()
+        now = time.monotonic()
+        if rescan or self.last_full_scan is None or now - self.last_full_scan >= self.full_rescan_seconds:
+            self.last_full_scan = now
+            self.full_scans += 1
+            scan = ProcessTable.scan(self)
+            self.zombies = set(process.pid for process in scan.processes if process.state == "Z")
+            return scan
+        return self._apply(changed)
+
+    def _apply(self, changed):
+        errors = Counter()
+        known = self.known
+        for pid in self.zombies:
+            changed.setdefault(pid, False)  # a zombie's reaping sends no event
+        for pid, new in changed.items():
+            process = known.get(pid)
+            if process is not None and new:
+                # A fork under a PID we knew: the process we knew is gone.
+                self._forget(process)
+                del known[pid]
+                process = None
+            try:
+                if process is None:
+                    process = self._learn(pid, os.stat("%s/%d" % (self.proc_root, pid)).st_ino)
+                    known[pid] = process
+                else:
+                    self._refresh(process)
+            except (OSError, ValueError, IndexError) as error:
+                if process is not None:
+                    self._forget(process)
+                    del known[pid]
+                # A process that came and went between two scrapes is no error: the events counted it.
+                if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
+                    errors[_reason(error)] += 1
+                self.zombies.discard(pid)
+                continue
+            if process.state == "Z":
+                self.zombies.add(pid)
+            else:
+                self.zombies.discard(pid)
+        return Scan(list(known.values()), errors, self.own_pidns)
