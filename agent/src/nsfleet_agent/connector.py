@@ -145,18 +145,18 @@ class ProcConnector:
     def fileno(self):
         return self.sock.fileno()
 
-    def receive(self, timeout=None):
-        """Events that are waiting, after waiting up to ``timeout`` seconds for the first (None: forever).
+    def wait(self, timeout=None):
+        """Whether events are waiting, after waiting up to ``timeout`` seconds (None: forever)."""
+        return bool(select.select([self.sock], [], [], timeout)[0])
 
-        One select, then reads without blocking until the socket is empty.
-        Messages that are not fork, exec, exit or comm events are left out.
-        Raises Overrun when the kernel had to drop messages (ENOBUFS).
+    def drain(self, limit=4096):
+        """The events waiting now, up to ``limit`` messages, without blocking; fork, exec, exit and comm only.
+
+        Raises Overrun when the kernel had to drop messages (ENOBUFS), with the events read before it.
         """
-        if not select.select([self.sock], [], [], timeout)[0]:
-            return []
         events = []
         recv, decode = self.sock.recv, self.decode
-        while True:
+        for _message in range(limit):
             try:
                 data = recv(_MESSAGE_BYTES, socket.MSG_DONTWAIT)
             except BlockingIOError:
@@ -168,6 +168,11 @@ class ProcConnector:
             event = decode(data)
             if event is not None:
                 events.append(event)
+        return events
+
+    def receive(self, timeout=None):
+        """Events that are waiting, after waiting up to ``timeout`` seconds for the first (None: forever)."""
+        return self.drain() if self.wait(timeout) else []
 
     def decode(self, data):
         if len(data) < _EVENT_DATA:

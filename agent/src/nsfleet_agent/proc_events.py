@@ -24,6 +24,8 @@ LOG = logging.getLogger("nsfleet_agent")
 EVENT_NAMES = {PROC_EVENT_FORK: "fork", PROC_EVENT_EXEC: "exec", PROC_EVENT_EXIT: "exit"}
 # How long the agent waits for the kernel to acknowledge its subscription.
 SUBSCRIBE_TIMEOUT_SECONDS = 2.0
+# A scrape handles at most this many queued messages itself (under a flood the reader thread does the rest).
+_SCRAPE_DRAIN_LIMIT = 100000
 # How often the reader wakes up with nothing to read, to notice that it should stop.
 _WAKE_SECONDS = 1.0
 
@@ -114,6 +116,7 @@ class ProcEvents:
         self.thread = None
         self.stopping = threading.Event()
         self.lock = threading.Lock()
+        self.pump_lock = threading.Lock()
         # Guarded by lock: what the scrape reads.
         self.events = Counter()  # (event, pidns) -> count
         self.exits = Counter()  # (pidns, how) -> count
@@ -146,7 +149,18 @@ class ProcEvents:
         self.up = False
 
     def take_changes(self):
-        """(rescan, {pid: is_new}) since the last call: what the cache must read again."""
+        """(rescan, {pid: is_new}) since the last call: what the cache must read again.
+
+        Handles first what the socket holds: the kernel queues an event before
+        the fork, exec or exit returns, so nothing that happened before this
+        call is left out.
+        """
+        if self.up:
+            try:
+                self._pump(_SCRAPE_DRAIN_LIMIT)
+            except OSError:
+                LOG.exception("reading process events failed; the agent polls /proc on every scrape from now on")
+                self.up = False
         with self.lock:
             rescan = self.rescan or not self.up
             changed = self.changed
@@ -161,21 +175,26 @@ class ProcEvents:
                     self.up)
 
     def _read_forever(self):
-        connector = self.connector
         try:
             while not self.stopping.is_set():
-                try:
-                    events = connector.receive(_WAKE_SECONDS)
-                    overrun = False
-                except Overrun as overrun_error:
-                    events = overrun_error.args[0] if overrun_error.args else []
-                    overrun = True
-                self.handle(events, overrun, connector.lost)
+                if self.connector.wait(_WAKE_SECONDS):
+                    self._pump()
         except Exception:  # the reader must not die silently: fall back to polling, loudly
             LOG.exception("reading process events failed; the agent polls /proc on every scrape from now on")
             with self.lock:
                 self.up = False
                 self.rescan = True
+
+    def _pump(self, limit=4096):
+        """Read and handle what is queued; the reader and the scrape take turns, so events keep their order."""
+        with self.pump_lock:
+            try:
+                events = self.connector.drain(limit)
+                overrun = False
+            except Overrun as overrun_error:
+                events = overrun_error.args[0] if overrun_error.args else []
+                overrun = True
+            self.handle(events, overrun, self.connector.lost)
 
     def handle(self, events, overrun=False, lost=None):
         """Count a batch of events and note what changed; one lock per batch."""
