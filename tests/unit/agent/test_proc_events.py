@@ -38,7 +38,7 @@ def test_a_process_gone_before_its_event_counts_in_its_parents_namespace(proc_ro
 def test_a_fork_into_a_new_namespace_counts_in_the_new_one(tmp_path):
     # The child of a clone(CLONE_NEWPID) is the new namespace's init: its own link says where it is.
     root = tmp_path / "proc"
-    for pid, inode in ((10, HOST_NS), (11, CHILD_NS)):
+    for pid, inode in ((10, GRANDCHILD_NS), (11, CHILD_NS)):
         (root / str(pid) / "ns").mkdir(parents=True)
         os.symlink("pid:[%d]" % inode, str(root / str(pid) / "ns" / "pid"))
     tracked = events(str(root))
