@@ -29,6 +29,8 @@ class ProcEventsCollector:
         kept = set(pidns for pidns, when in last_event.items()
                    if pidns in live or now - when < self.retain_seconds)
         self.workload_of = dict((pidns, name) for pidns, name in self.workload_of.items() if pidns in kept)
+        if len(kept) < len(last_event):
+            self.events.forget_namespaces(kept)
 
         def pairs(pidns):
             return [("pidns", pidns), ("workload", names.get(pidns, self.workload_of.get(pidns, "")))]

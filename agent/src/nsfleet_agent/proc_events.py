@@ -26,6 +26,8 @@ EVENT_NAMES = {PROC_EVENT_FORK: "fork", PROC_EVENT_EXEC: "exec", PROC_EVENT_EXIT
 SUBSCRIBE_TIMEOUT_SECONDS = 2.0
 # A scrape handles at most this many queued messages itself (under a flood the reader thread does the rest).
 _SCRAPE_DRAIN_LIMIT = 100000
+# Processes remembered as changed between two scrapes, at most; past that the next scrape lists /proc.
+MAX_CHANGED = 50000
 # How often the reader wakes up with nothing to read, to notice that it should stop.
 _WAKE_SECONDS = 1.0
 
@@ -174,6 +176,15 @@ class ProcEvents:
             return (dict(self.events), dict(self.exits), dict(self.signals), dict(self.last_event), self.lost,
                     self.up)
 
+    def forget_namespaces(self, keep):
+        """Drop the counts of every namespace not in ``keep``: dead ones, once their series were retained long enough."""
+        with self.lock:
+            # Keys: (event, pidns), (pidns, how), (pidns, signal).
+            for counter, where in ((self.events, 1), (self.exits, 0), (self.signals, 0)):
+                for key in [key for key in counter if key[where] not in keep]:
+                    del counter[key]
+            self.last_event = dict((pidns, when) for pidns, when in self.last_event.items() if pidns in keep)
+
     def _read_forever(self):
         try:
             while not self.stopping.is_set():
@@ -236,6 +247,10 @@ class ProcEvents:
                     changed[pid] = True
                 else:
                     changed.setdefault(pid, False)
+            if len(changed) > MAX_CHANGED:
+                # Nobody scrapes while processes churn: one full listing later costs less than remembering them all.
+                self.changed = {}
+                self.rescan = True
             if overrun:
                 self.overruns += 1
             if lost is not None and lost != self.lost:

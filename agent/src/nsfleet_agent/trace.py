@@ -172,6 +172,7 @@ def main(argv=None):
         return 1
     tracer = Tracer(args.procfs, WorkloadNames(args.state_dir), args.workload, args.pidns, args.event)
     tracer.attribution.prime()  # after subscribing: a process born meanwhile is learned from its fork
+    LOG.info("tracing process events; Ctrl-C stops")
     out = sys.stdout
     try:
         if not args.json:

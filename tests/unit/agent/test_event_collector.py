@@ -47,6 +47,7 @@ def test_a_dead_namespaces_counts_stay_a_while_then_go(proc_root, state_dir):
     labels = [found for found, _v in samples_of(collector)["nsfleet_proc_events_total"]]
     assert {"event": "exit", "pidns": "12345", "workload": ""} not in labels
     assert {"event": "exec", "pidns": str(CHILD_NS), "workload": "app"} in labels  # alive: kept
+    assert ("exit", 12345) not in tracked.counts()[0] and 12345 not in tracked.counts()[3]  # and its memory freed
 
 
 def test_refused_connector_reports_up_0_and_still_counts_processes(proc_root, state_dir):
