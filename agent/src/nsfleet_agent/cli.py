@@ -2,13 +2,14 @@
 
 import argparse
 import logging
+import resource
 import signal
 import sys
 import threading
 
 from . import __version__, log, trace
-from .collector import NsfleetCollector
-from .proc_events import ProcEvents
+from .exporter import make_exporter
+from .sources.proc_events import ProcEvents
 from .server import make_server, serve_in_thread
 from .web_config import WebConfigError, load
 
@@ -46,13 +47,31 @@ def build_parser():
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
     parser.add_argument("--collector.proc_events", dest="collect_proc_events", action=argparse.BooleanOptionalAction,
                         default=True, help="fork/exec/exit counts per namespace from the kernel's process connector, "
-                                           "which also keeps the process cache current between scrapes")
+                                           "which also keep the process cache current between scrapes")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
                         help="one line per message on stderr, in logfmt or JSON")
     parser.add_argument("--version", action="version", version="nsfleet-agent %s" % __version__)
     return parser
+
+
+def raise_open_file_limit():
+    """Lift the soft RLIMIT_NOFILE to the hard limit, and return the soft limit in force.
+
+    A start-up decision: the scan holds one /proc/PID/stat descriptor per
+    process so that a steady scrape is one pread each, and the default soft
+    limit (1024) would cap that far below a busy host's process count. The
+    hard limit stays whatever the service manager set (LimitNOFILE).
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError) as error:
+            LOG.warning("could not raise the open file limit from %d to %d: %s", soft, hard, error)
+    return soft
 
 
 def check_args(args):
@@ -62,8 +81,8 @@ def check_args(args):
 
 def build_exporter(args, proc_events=None):
     check_args(args)
-    return NsfleetCollector(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                            args.collect_workloads, args.mapping_max_series, proc_events=proc_events)
+    return make_exporter(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
+                         args.collect_workloads, args.mapping_max_series, proc_events=proc_events)
 
 
 def start_proc_events(args):
@@ -81,6 +100,7 @@ def main(argv=None):
         return trace.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)
+    open_file_limit = raise_open_file_limit()  # before the scan sizes its descriptor budget from it
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
         check_args(args)  # bad flags fail here, before anything is started
@@ -102,9 +122,10 @@ def main(argv=None):
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_args: stop.set())
     serve_in_thread(server)
-    LOG.info("listening on %s%s (TLS %s, basic auth %s), procfs %s, state %s", args.listen_address,
+    LOG.info("listening on %s%s (TLS %s, basic auth %s), procfs %s, state %s, open file limit %s", args.listen_address,
              args.telemetry_path, "on" if web_config and web_config.ssl_context else "off",
-             "on" if web_config and web_config.users else "off", args.procfs, args.state_dir)
+             "on" if web_config and web_config.users else "off", args.procfs, args.state_dir,
+             "unlimited" if open_file_limit == resource.RLIM_INFINITY else open_file_limit)
     while not stop.wait(3600):
         pass
     LOG.info("shutting down")

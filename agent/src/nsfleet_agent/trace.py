@@ -16,11 +16,10 @@ import time
 import psutil
 
 from . import log
-from .connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ConnectorUnavailable, Overrun, \
-    ProcConnector
-from .proc_events import EVENT_NAMES, SUBSCRIBE_TIMEOUT_SECONDS, Attribution, how_it_ended, signal_name
-from .proc_scan import _status_field, _unescape_name
-from .workloads import WorkloadStates
+from .sources.proc_connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ConnectorUnavailable, \
+    Overrun, ProcConnector
+from .sources.proc_events import EVENT_NAMES, SUBSCRIBE_TIMEOUT_SECONDS, Attribution, how_it_ended, signal_name
+from .sources.workload_state import WorkloadStates
 
 LOG = logging.getLogger("nsfleet_agent")
 # Workload names are read again from the state dir at most this often.
@@ -87,12 +86,15 @@ class Tracer:
         self.wall_offset_ns = time.time_ns() - time.monotonic_ns()
 
     def _identity(self, pid):
-        """(ns_pid, comm) from /proc/PID/status, or what was seen earlier, or ('?', '?')."""
+        """(ns_pid, comm) from /proc, or what was seen earlier, or ('?', '?')."""
+        base = "%s/%d" % (self.proc_root, pid)
         try:
-            with open("%s/%d/status" % (self.proc_root, pid), "rb") as status_file:
-                status = status_file.read()
-            identity = (int(_status_field(status, b"\nNSpid:").split()[-1]),
-                        _unescape_name(status[len(b"Name:\t"):status.index(b"\n")]))
+            with open(base + "/status", "rb") as status_file:
+                nspid_line = [line for line in status_file if line.startswith(b"NSpid:")][0]
+            with open(base + "/stat", "rb") as stat_file:
+                stat = stat_file.read()
+            identity = (int(nspid_line.split()[-1]),
+                        stat[stat.index(b"(") + 1:stat.rindex(b")")].decode("utf-8", "replace"))
         except (OSError, ValueError, IndexError):
             return self.seen.get(pid, ("?", "?"))
         self.seen[pid] = identity

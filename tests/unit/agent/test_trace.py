@@ -2,7 +2,7 @@ import json
 import os
 import sys
 
-from nsfleet_agent.connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, Event
+from nsfleet_agent.sources.proc_connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, Event
 from nsfleet_agent.trace import Tracer, WorkloadNames, text_line
 
 from fixture_tree import CHILD_NS, GRANDCHILD_NS

@@ -16,7 +16,7 @@ import threading
 import time
 from collections import Counter
 
-from .connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ConnectorUnavailable, \
+from .proc_connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ConnectorUnavailable, \
     Overrun, ProcConnector
 from .proc_scan import namespace_inode
 

@@ -1,8 +1,8 @@
 import os
 import signal
 
-from nsfleet_agent.connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, Event
-from nsfleet_agent.proc_events import Attribution, ProcEvents, how_it_ended, signal_name
+from nsfleet_agent.sources.proc_connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, Event
+from nsfleet_agent.sources.proc_events import Attribution, ProcEvents, how_it_ended, signal_name
 
 from fixture_tree import CHILD_NS, GRANDCHILD_NS
 

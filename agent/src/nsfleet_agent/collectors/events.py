@@ -7,7 +7,7 @@ just died are still scraped; then its series go, like every other family's.
 
 import time
 
-from .exposition import Family
+from ..exposition import Family
 
 # Long enough for a few scrapes to see a dead namespace's final counts.
 RETAIN_SECONDS = 600.0

@@ -1,7 +1,7 @@
 import os
 import shutil
 
-from nsfleet_agent.proc_scan import ProcessTable
+from nsfleet_agent.sources.proc_scan import ProcessTable
 
 from fixture_tree import CHILD_NS, GRANDCHILD_NS, HOST_NS
 
@@ -22,6 +22,9 @@ def test_scan_reads_namespace_nspid_state_and_threads(proc_root):
     assert processes[301].pidns == GRANDCHILD_NS
     assert processes[202].state == "Z"
     assert processes[100].nspid == (100,)  # host namespace: no status read needed
+    assert (processes[200].start_time, processes[301].start_time) == (1000, 2001)
+    assert scan.boot_id == "0f6f3e0a-5b4c-4f7e-9d1e-2a3b4c5d6e7f"
+    assert scan.process(301) is processes[301] and scan.process(400) is None
     table.close()
 
 
@@ -48,7 +51,6 @@ def test_exited_processes_are_forgotten_and_their_descriptors_closed(tmp_path, p
     shutil.copytree(proc_root, root, symlinks=True)
     table = ProcessTable(root)
     table.scan()
-    table.scan()  # namespaced processes are first read from status; their stat fd comes next scan
     held = table.held
     assert held == len(table.known)
     shutil.rmtree(os.path.join(root, "301"))
@@ -85,14 +87,18 @@ def test_descriptor_budget_is_respected(proc_root):
     table.close()
 
 
-def test_names_escaped_by_the_kernel_in_status_are_restored(tmp_path, proc_root):
+def test_an_event_source_can_learn_and_forget_between_scans(proc_root):
+    table = ProcessTable(proc_root)
+    process = table.learn(301)
+    assert (process.pidns, process.nspid, process.start_time) == (GRANDCHILD_NS, (301, 5, 2), 2001)
+    assert table.known[301] is process and table.held == 1
+    table.forget(301)
+    assert 301 not in table.known and table.held == 0
+    table.close()
+
+
+def test_a_tree_without_boot_id_has_none(tmp_path, proc_root):
     root = str(tmp_path / "proc")
     shutil.copytree(proc_root, root, symlinks=True)
-    status = os.path.join(root, "301", "status")
-    with open(status) as status_file:
-        text = status_file.read()
-    with open(status, "w") as status_file:
-        status_file.write(text.replace("Name:\tsleep", "Name:\ttab\\there\\\\"))
-    table = ProcessTable(root)
-    assert by_pid(table.scan())[301].comm == "tab\there\\"
-    table.close()
+    shutil.rmtree(os.path.join(root, "sys"))
+    assert ProcessTable(root).scan().boot_id is None

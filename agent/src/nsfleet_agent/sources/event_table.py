@@ -5,12 +5,9 @@ as ProcessTable does. With them, a scan lists /proc only at start, after a loss
 of events, and every ``full_rescan_seconds`` as a safety net; otherwise it
 re-reads the processes that events named (forked, exec'd, renamed, exited, or
 whose threads came and went) and the zombies, whose reaping sends no event.
-What a process's stat says besides its name, state and threads (CPU times,
-memory) is not kept current between those reads.
 """
 
 import errno
-import os
 import time
 from collections import Counter
 
@@ -55,28 +52,20 @@ class EventDrivenProcessTable(ProcessTable):
             changed.setdefault(pid, False)  # a zombie's reaping sends no event
         for pid, new in changed.items():
             process = known.get(pid)
-            if process is not None and new:
-                # A fork under a PID we knew: the process we knew is gone.
-                self._forget(process)
-                del known[pid]
-                process = None
             try:
-                if process is None:
-                    process = self._learn(pid, os.stat("%s/%d" % (self.proc_root, pid)).st_ino)
-                    known[pid] = process
+                if process is None or new:  # a fork under a PID we knew: the process we knew is gone
+                    process = self.learn(pid)
                 else:
                     self._refresh(process)
             except (OSError, ValueError, IndexError) as error:
-                if process is not None:
-                    self._forget(process)
-                    del known[pid]
+                self.forget(pid)
+                self.zombies.discard(pid)
                 # A process that came and went between two scrapes is no error: the events counted it.
                 if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
                     errors[_reason(error)] += 1
-                self.zombies.discard(pid)
                 continue
             if process.state == "Z":
                 self.zombies.add(pid)
             else:
                 self.zombies.discard(pid)
-        return Scan(list(known.values()), errors, self.own_pidns)
+        return Scan(list(known.values()), errors, self.own_pidns, self.boot_id)

@@ -1,6 +1,8 @@
 """nsfleet workloads from the executor's live state dir (/run/nsfleet/<name>/state.json).
 
 Read-only. Each state.json is parsed again only when its mtime or size changed.
+Whether a workload runs, and which PID namespace it names, is decided against
+a scan of /proc (``attribute``): this file reads no /proc itself.
 """
 
 import json
@@ -12,7 +14,9 @@ SUPPORTED_SCHEMA = 1
 
 
 class Workload:
-    __slots__ = ("name", "status", "pidns", "init_pid", "init_start_time", "restart_count")
+    """What one state.json records."""
+
+    __slots__ = ("name", "status", "pidns", "init_pid", "init_start_time", "restart_count", "boot_id")
 
     def __init__(self, name, state):
         self.name = name
@@ -23,6 +27,7 @@ class Workload:
         self.init_pid = init.get("pid")
         self.init_start_time = init.get("start_time")
         self.restart_count = int(state.get("restart_count") or 0)
+        self.boot_id = state.get("boot_id")
 
 
 class WorkloadStates:
@@ -65,20 +70,33 @@ class WorkloadStates:
         return workloads, errors
 
 
-def names_by_pidns(workloads, namespaces):
-    """{pidns inode: workload name} for namespaces that nsfleet workloads run in.
+def is_running(workload, scan):
+    """The workload's recorded init is alive in this scan: same PID, same start time, same boot."""
+    if workload.status != "running" or workload.init_pid is None:
+        return False
+    if workload.boot_id is not None and scan.boot_id is not None and workload.boot_id != scan.boot_id:
+        return False  # state from an earlier boot: its PID now names some other process
+    init = scan.process(workload.init_pid)
+    return init is not None and init.start_time == workload.init_start_time and init.is_alive
 
-    Workloads sharing one PID namespace all point at it; the one whose init is
-    that namespace's init (the owner) names it.
+
+def attribute(workloads, scan, namespaces):
+    """({name: running}, {pidns inode: workload name}) for this scan.
+
+    Only a running workload names a namespace. Workloads sharing one PID
+    namespace all point at it; the one whose init is that namespace's init
+    (its creator) names it, else the first by name.
     """
+    running = dict((name, is_running(workload, scan)) for name, workload in workloads.items())
     names = {}
-    for workload in sorted(workloads.values(), key=lambda item: item.name):
-        if workload.pidns is None or workload.status != "running":
+    for name in sorted(workloads):
+        workload = workloads[name]
+        if not running[name] or workload.pidns is None:
             continue
         namespace = namespaces.get(workload.pidns)
         if namespace is None:
             continue
         owner = namespace.init_host_pid is not None and namespace.init_host_pid == workload.init_pid
         if owner or workload.pidns not in names:
-            names[workload.pidns] = workload.name
-    return names
+            names[workload.pidns] = name
+    return running, names

@@ -1,8 +1,8 @@
 import os
 import shutil
 
-from nsfleet_agent.event_cache import EventDrivenProcessTable
-from nsfleet_agent.proc_events import ProcEvents
+from nsfleet_agent.sources.event_table import EventDrivenProcessTable
+from nsfleet_agent.sources.proc_events import ProcEvents
 
 
 class Changes(ProcEvents):
@@ -53,9 +53,12 @@ def test_a_new_process_is_learned_and_a_reused_pid_relearned(proc_root, tmp_path
     shutil.copytree(os.path.join(root, "301"), os.path.join(root, "302"), symlinks=True)
     with open(os.path.join(root, "201", "status"), "w") as status:
         status.write("Name:\tnew\nState:\tR\nPPid:\t200\nThreads:\t1\nNSpid:\t201\t9\n")
+    with open(os.path.join(root, "201", "stat"), "w") as stat:
+        stat.write("201 (new) R 200" + " 0" * 49 + "\n")
     changes.next = (False, {302: True, 201: True})
     processes = dict((process.pid, process) for process in table.scan().processes)
-    assert 302 in processes and processes[201].nspid == (201, 9) and processes[201].comm == "new"
+    assert 302 in processes and processes[201].nspid == (201, 9) and processes[201].state == "R"
+    assert processes[201].comm == "new"
     table.close()
 
 

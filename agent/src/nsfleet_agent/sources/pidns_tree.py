@@ -1,4 +1,4 @@
-"""PID namespaces from a scan: members, counts, nesting, init, and the parent (NS_GET_PARENT)."""
+"""The PID namespace tree from a scan: members, counts, nesting, init, and the parent (NS_GET_PARENT)."""
 
 import errno
 import fcntl

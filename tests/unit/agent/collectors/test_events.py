@@ -1,18 +1,8 @@
-from prometheus_client.parser import text_string_to_metric_families
+from nsfleet_agent.sources.proc_connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, Event
+from nsfleet_agent.sources.proc_events import ProcEvents
 
-from nsfleet_agent.collector import NsfleetCollector
-from nsfleet_agent.connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, Event
-from nsfleet_agent.proc_events import ProcEvents
-
-from fixture_tree import CHILD_NS, GRANDCHILD_NS, fixture_parent_of
-
-
-def samples_of(collector):
-    found = {}
-    for family in text_string_to_metric_families(collector.render().decode()):
-        for sample in family.samples:
-            found.setdefault(sample.name, []).append((sample.labels, sample.value))
-    return found
+from fixture_tree import CHILD_NS, GRANDCHILD_NS
+from scrape_helpers import make, scrape as samples_of
 
 
 def tracked_events(proc_root, up=True):
@@ -24,7 +14,7 @@ def tracked_events(proc_root, up=True):
 
 def test_event_families_carry_the_workload_of_the_namespace(proc_root, state_dir):
     tracked = tracked_events(proc_root)
-    collector = NsfleetCollector(proc_root, state_dir, parent_of=fixture_parent_of, proc_events=tracked)
+    collector = make(proc_root, state_dir, proc_events=tracked)
     tracked.handle([Event(PROC_EVENT_EXEC, 0, 0, 201, 201), Event(PROC_EVENT_EXIT, 0, 0, 301, 301, 300, 300, 9)])
     samples = samples_of(collector)
     assert ({"event": "exec", "pidns": str(CHILD_NS), "workload": "app"}, 1.0) in samples["nsfleet_proc_events_total"]
@@ -37,13 +27,13 @@ def test_event_families_carry_the_workload_of_the_namespace(proc_root, state_dir
 
 def test_a_dead_namespaces_counts_stay_a_while_then_go(proc_root, state_dir):
     tracked = tracked_events(proc_root)
-    collector = NsfleetCollector(proc_root, state_dir, parent_of=fixture_parent_of, proc_events=tracked)
+    collector = make(proc_root, state_dir, proc_events=tracked)
     tracked.handle([Event(PROC_EVENT_EXEC, 0, 0, 201, 201)])
     tracked.events[("exit", 12345)] = 3  # a namespace no process is in any more
     tracked.last_event[12345] = tracked.last_event[CHILD_NS]
     labels = [found for found, _v in samples_of(collector)["nsfleet_proc_events_total"]]
     assert {"event": "exit", "pidns": "12345", "workload": ""} in labels
-    collector.events_collector.retain_seconds = 0
+    collector.collectors[-2].retain_seconds = 0  # the proc events collector: just before the scrape's own
     labels = [found for found, _v in samples_of(collector)["nsfleet_proc_events_total"]]
     assert {"event": "exit", "pidns": "12345", "workload": ""} not in labels
     assert {"event": "exec", "pidns": str(CHILD_NS), "workload": "app"} in labels  # alive: kept
@@ -51,8 +41,7 @@ def test_a_dead_namespaces_counts_stay_a_while_then_go(proc_root, state_dir):
 
 
 def test_refused_connector_reports_up_0_and_still_counts_processes(proc_root, state_dir):
-    collector = NsfleetCollector(proc_root, state_dir, parent_of=fixture_parent_of,
-                                 proc_events=tracked_events(proc_root, up=False))
+    collector = make(proc_root, state_dir, proc_events=tracked_events(proc_root, up=False))
     samples = samples_of(collector)
     assert samples["nsfleet_proc_connector_up"] == [({}, 0.0)]
     assert "nsfleet_proc_events_total" not in samples
@@ -60,5 +49,5 @@ def test_refused_connector_reports_up_0_and_still_counts_processes(proc_root, st
 
 
 def test_switched_off_there_are_no_event_families(proc_root, state_dir):
-    samples = samples_of(NsfleetCollector(proc_root, state_dir, parent_of=fixture_parent_of))
+    samples = samples_of(make(proc_root, state_dir))
     assert not [name for name in samples if name.startswith("nsfleet_proc_")]

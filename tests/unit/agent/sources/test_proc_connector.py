@@ -2,8 +2,8 @@ import struct
 
 import pytest
 
-from nsfleet_agent import connector
-from nsfleet_agent.connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ProcConnector
+from nsfleet_agent.sources import proc_connector as connector
+from nsfleet_agent.sources.proc_connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ProcConnector
 
 
 def message(what, data, cpu=0, seq=0, ack=0):

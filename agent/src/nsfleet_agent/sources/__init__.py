@@ -1,0 +1,1 @@
+"""What a scrape reads, one source per file: the /proc scan, the PID namespace tree, the workload state."""
