@@ -254,6 +254,8 @@ def main():
         if os.environ.get("BENCH_ONLY") in (None, "", "agent"):
             bench_agent_at(workdir, 50, 40)
             bench_agent_at(workdir, 200, 50)
+        if os.environ.get("BENCH_ONLY") in (None, "", "trace"):
+            __import__("bench_trace").main(workdir)  # process events against polling: tools/bench_trace.py
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -103,6 +103,30 @@ def churn_cpu(agent, scrape_every=1.0):
     return rate, share, lost
 
 
+def in_process_steady_ms(workdir, reread):
+    """Median steady render() of an in-process exporter with events, whose table re-reads ``reread`` processes."""
+    from nsfleet_agent.exporter import make_exporter  # the agent's venv runs make bench
+    from nsfleet_agent.sources.proc_events import ProcEvents
+
+    events = ProcEvents()
+    if not events.start():
+        return None
+    try:
+        exporter = make_exporter(state_dir=os.path.join(workdir, "none"), proc_events=events)
+        exporter.scraper.table.reread = reread
+        exporter.prime()
+        exporter.render()
+        times = []
+        for _scrape in range(STEADY_SCRAPES):
+            started = time.perf_counter()
+            exporter.render()
+            times.append((time.perf_counter() - started) * 1000)
+        exporter.scraper.table.close()
+        return statistics.median(times)
+    finally:
+        events.stop()
+
+
 def bench_at(workdir, namespaces, per_namespace):
     groups = start_namespaces(namespaces, per_namespace)
     agents = []
@@ -116,6 +140,12 @@ def bench_at(workdir, namespaces, per_namespace):
         polling[-1].stop()
         agents.remove(polling[-1])
         rate, share, lost = churn_cpu(events[-1])
+        own_pidns = os.readlink("/proc/self/ns/pid")
+        rereads = [("events, stat of no process re-read", None),
+                   ("events, stat of every namespaced process re-read",
+                    lambda process: "[%d]" % process.pidns not in own_pidns),
+                   ("events, stat of every process re-read", lambda process: True)]
+        in_process = [(label, in_process_steady_ms(workdir, reread)) for label, reread in rereads]
         print("Agent with process events vs polling, %d processes in %d PID namespaces (%d on the host; "
               "ratio to lsns):" % (namespaces * per_namespace, namespaces, total))
         row("lsns -t pid -J", lsns_ms, "ms", lsns_ms)
@@ -126,7 +156,10 @@ def bench_at(workdir, namespaces, per_namespace):
             row("%s: steady scrape, median of %d (goal 0.1x)" % (label, STEADY_SCRAPES), steady_ms, "ms", lsns_ms)
             row("%s: CPU per steady scrape" % label, cpu_ms, "ms")
             row("%s: RSS (goal 40 MB at 10,000)" % label, rss, "MB")
-        row("events: CPU under churn, %% of a core (goal 25)" % (), share * 100, "%")
+        print("  Steady scrape in process (render() alone), by how much of /proc/PID/stat is kept fresh:")
+        for label, value in in_process:
+            row(label, value, "ms", lsns_ms)
+        row("events: CPU under churn, % of a core (goal 25)", share * 100, "%")
         print("  (churn reached %.0f spawns/s of /bin/true, each a fork, an exec and an exit; %d events lost)"
               % (rate, lost))
     finally:

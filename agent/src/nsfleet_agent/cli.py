@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import __version__, log, trace
+from . import __version__, log
 from .exporter import make_exporter
 from .sources.proc_events import ProcEvents
 from .server import make_server, serve_in_thread
@@ -97,6 +97,7 @@ def start_proc_events(args):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["trace"]:
+        from . import trace  # psutil and the trace's own code stay out of the serving agent's memory
         return trace.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)

@@ -5,6 +5,11 @@ as ProcessTable does. With them, a scan lists /proc only at start, after a loss
 of events, and every ``full_rescan_seconds`` as a safety net; otherwise it
 re-reads the processes that events named (forked, exec'd, renamed, exited, or
 whose threads came and went) and the zombies, whose reaping sends no event.
+
+What else a process's stat holds changes without an event (CPU times, memory):
+a source that needs it current for some processes names them with
+``reread(process)``, and those are read again on every scan (one pread each),
+as polling would; the others keep what was read when they last changed.
 """
 
 import errno
@@ -20,8 +25,11 @@ FULL_RESCAN_SECONDS = 600.0
 class EventDrivenProcessTable(ProcessTable):
     """A ProcessTable whose ``scan()`` applies the changes ``events.take_changes()`` reports."""
 
-    def __init__(self, events, proc_root="/proc", descriptor_budget=None, full_rescan_seconds=FULL_RESCAN_SECONDS):
+    def __init__(self, events, proc_root="/proc", descriptor_budget=None, full_rescan_seconds=FULL_RESCAN_SECONDS,
+                 reread=None):
+        """``reread(process)``: True for the processes whose stat every scan must read again (None: none)."""
         ProcessTable.__init__(self, proc_root, descriptor_budget)
+        self.reread = reread
         self.events = events
         self.full_rescan_seconds = full_rescan_seconds
         self.zombies = set()
@@ -68,4 +76,16 @@ class EventDrivenProcessTable(ProcessTable):
                 self.zombies.add(pid)
             else:
                 self.zombies.discard(pid)
+        if self.reread is not None:
+            self._reread(changed, errors)
         return Scan(list(known.values()), errors, self.own_pidns, self.boot_id)
+
+    def _reread(self, changed, errors):
+        for process in list(self.known.values()):
+            if process.pid not in changed and self.reread(process):
+                try:
+                    self._refresh(process)
+                except (OSError, ValueError, IndexError) as error:
+                    self.forget(process.pid)
+                    if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
+                        errors[_reason(error)] += 1

@@ -103,3 +103,17 @@ def test_events_learn_namespaces_from_the_table(proc_root, tmp_path):
     assert changes.attribution.cached_pidns(301) == table.known[301].pidns
     assert changes.attribution.cached_pidns(4242) is None
     table.close()
+
+
+def test_processes_named_by_reread_are_read_on_every_scan(proc_root, tmp_path):
+    root = copy(proc_root, tmp_path)
+    changes = Changes()
+    table = EventDrivenProcessTable(changes, root, descriptor_budget=0, reread=lambda process: process.pid == 201)
+    table.scan()
+    with open(os.path.join(root, "201", "stat"), "w") as stat:
+        stat.write("201 (renamed) S 200" + " 0" * 49 + "\n")
+    with open(os.path.join(root, "301", "stat"), "w") as stat:
+        stat.write("301 (renamed) S 300" + " 0" * 49 + "\n")
+    processes = dict((process.pid, process) for process in table.scan().processes)
+    assert processes[201].comm == "renamed" and processes[301].comm != "renamed"
+    table.close()
