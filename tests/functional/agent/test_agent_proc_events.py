@@ -326,3 +326,39 @@ def test_agent_rss_stays_flat_over_100000_events(tmp_path):
         assert rss_kib(agent.process.pid) - baseline <= 2048
     finally:
         agent.stop()
+
+
+def test_trace_stops_quietly_when_its_reader_goes_away():
+    trace = subprocess.Popen([AGENT, "trace", "--event", "exec"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"tracing process events" in trace.stderr.readline()
+        subprocess.run(["/bin/true"], check=True)
+        trace.stdout.readline()  # the header
+        trace.stdout.readline()  # an event
+        trace.stdout.close()  # like head -n 2 exiting
+        deadline = time.monotonic() + 30
+        while trace.poll() is None and time.monotonic() < deadline:
+            subprocess.run(["/bin/true"], check=True)  # more events to write into the closed pipe
+            time.sleep(0.05)
+        assert trace.wait(timeout=5) == 0
+        err = trace.stderr.read().decode()
+        assert "Traceback" not in err and "Broken pipe" not in err and "Exception" not in err, err
+    finally:
+        if trace.poll() is None:
+            trace.kill()
+            trace.wait()
+
+
+def test_trace_stops_cleanly_on_ctrl_c():
+    trace = subprocess.Popen([AGENT, "trace"], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        assert b"tracing process events" in trace.stderr.readline()
+        subprocess.run(["/bin/true"], check=True)
+        trace.send_signal(signal.SIGINT)
+        out, err = trace.communicate(timeout=30)
+        assert trace.returncode == 0 and b"Traceback" not in err, err
+        assert out.startswith(b"TIME ")
+    finally:
+        if trace.poll() is None:
+            trace.kill()
+            trace.wait()

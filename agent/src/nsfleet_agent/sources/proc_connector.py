@@ -1,10 +1,11 @@
 """The kernel's process connector (netlink NETLINK_CONNECTOR, CN_IDX_PROC): fork, exec and exit events.
 
-Written with ``socket`` and ``struct`` rather than pyroute2's ProcEventSocket:
-that one cannot wait for the kernel's acknowledgement with a deadline, nor
-tell its own acknowledgement from another listener's, and decoding each
-message through its generic NLA machinery costs several times more CPU per
-event. The kernel numbers every message it sends per CPU; a gap in those
+Written with ``socket`` and ``struct`` rather than pyroute2's ProcEventSocket
+(0.9): its ``control()`` waits for an answer without a deadline (outside the
+initial PID namespace the kernel never answers, so the agent would hang) and
+takes any message for its answer, though every listener sees every other
+listener's; and its generic decoder costs about 47us a message here against
+3us, which at a few thousand events a second is a tenth of a core. The kernel numbers every message it sends per CPU; a gap in those
 numbers is an event this socket missed, so loss is counted exactly.
 """
 
