@@ -176,6 +176,7 @@ def main(argv=None):
     tracer.attribution.prime()  # after subscribing: a process born meanwhile is learned from its fork
     LOG.info("tracing process events; Ctrl-C stops")
     out = sys.stdout
+    reported_lost = 0
     try:
         if not args.json:
             out.write(HEADER + "\n")
@@ -185,7 +186,9 @@ def main(argv=None):
                 events = connector.receive(None)
             except Overrun as overrun:
                 events = overrun.args[0] if overrun.args else []
-                LOG.warning("the kernel dropped events: the trace has gaps (%d lost so far)", connector.lost)
+            if connector.lost != reported_lost:
+                reported_lost = connector.lost
+                LOG.warning("the kernel dropped events: the trace has gaps (%d lost so far)", reported_lost)
             lines = []
             for event in events:
                 record = tracer.record(event)

@@ -8,13 +8,17 @@ whose threads came and went) and the zombies, whose reaping sends no event.
 
 What else a process's stat holds changes without an event (CPU times, memory):
 a source that needs it current for some processes names them with
-``reread(process)``, and those are read again on every scan (one pread each),
-as polling would; the others keep what was read when they last changed.
+``reread(process)``. Those are read again on every scan (one pread each), as
+polling would, or, with ``reread_max_age`` seconds, a share of them on each
+scan, round robin, so that none is older than that: the cost of a scan then
+falls with the scrape interval over that bound. The others keep what was read
+when they last changed.
 """
 
 import errno
+import math
 import time
-from collections import Counter
+from collections import Counter, deque
 
 from .proc_scan import ProcessTable, Scan, _reason
 
@@ -26,10 +30,14 @@ class EventDrivenProcessTable(ProcessTable):
     """A ProcessTable whose ``scan()`` applies the changes ``events.take_changes()`` reports."""
 
     def __init__(self, events, proc_root="/proc", descriptor_budget=None, full_rescan_seconds=FULL_RESCAN_SECONDS,
-                 reread=None):
-        """``reread(process)``: True for the processes whose stat every scan must read again (None: none)."""
+                 reread=None, reread_max_age=None):
+        """``reread(process)``: True for the processes whose stat must be read again (None: none);
+        ``reread_max_age``: at most how old their stat may be, in seconds (None: read on every scan)."""
         ProcessTable.__init__(self, proc_root, descriptor_budget)
         self.reread = reread
+        self.reread_max_age = reread_max_age
+        self.reread_queue = deque()  # PIDs in the order their turn comes
+        self.last_scan = None
         self.events = events
         self.full_rescan_seconds = full_rescan_seconds
         self.zombies = set()
@@ -80,8 +88,28 @@ class EventDrivenProcessTable(ProcessTable):
             self._reread(changed, errors)
         return Scan(list(known.values()), errors, self.own_pidns, self.boot_id)
 
+    def _due(self):
+        """The processes whose turn it is: all of them, or the share that keeps none older than the bound."""
+        now = time.monotonic()
+        elapsed, self.last_scan = (None if self.last_scan is None else now - self.last_scan), now
+        if self.reread_max_age is None:
+            return list(self.known.values())
+        queue = self.reread_queue
+        if len(queue) < len(self.known):  # newcomers and a first turn: every known process is queued once
+            queue.clear()
+            queue.extend(self.known)
+        share = 1.0 if elapsed is None else min(1.0, elapsed / self.reread_max_age)
+        due = []
+        for _turn in range(min(len(queue), int(math.ceil(len(queue) * share)))):
+            pid = queue.popleft()
+            process = self.known.get(pid)
+            if process is not None:
+                due.append(process)
+                queue.append(pid)
+        return due
+
     def _reread(self, changed, errors):
-        for process in list(self.known.values()):
+        for process in self._due():
             if process.pid not in changed and self.reread(process):
                 try:
                     self._refresh(process)

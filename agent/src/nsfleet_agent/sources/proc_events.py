@@ -18,6 +18,7 @@ from collections import Counter
 
 from .proc_connector import PROC_EVENT_COMM, PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, ConnectorUnavailable, \
     Overrun, ProcConnector
+from ..privileges import CAP_NET_ADMIN, drop_capability
 from .proc_scan import namespace_inode
 
 LOG = logging.getLogger("nsfleet_agent")
@@ -137,6 +138,11 @@ class ProcEvents:
         except ConnectorUnavailable as error:
             LOG.warning("%s; process events are off and the agent polls /proc on every scrape", error)
             return False
+        try:
+            # Only the subscription needed it; what an exporter does not hold cannot be abused.
+            drop_capability(CAP_NET_ADMIN)
+        except OSError as error:
+            LOG.warning("could not give up CAP_NET_ADMIN after subscribing to process events: %s", error)
         self.up = True
         self.thread = threading.Thread(target=self._read_forever, name="nsfleet-agent-proc-events", daemon=True)
         self.thread.start()

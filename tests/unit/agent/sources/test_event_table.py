@@ -117,3 +117,25 @@ def test_processes_named_by_reread_are_read_on_every_scan(proc_root, tmp_path):
     processes = dict((process.pid, process) for process in table.scan().processes)
     assert processes[201].comm == "renamed" and processes[301].comm != "renamed"
     table.close()
+
+
+def test_with_a_max_age_each_scan_rereads_its_share_round_robin(proc_root, tmp_path, monkeypatch):
+    root = copy(proc_root, tmp_path)
+    changes = Changes()
+    clock = [1000.0]
+    monkeypatch.setattr("nsfleet_agent.sources.event_table.time.monotonic", lambda: clock[0])
+    read = []
+    table = EventDrivenProcessTable(changes, root, descriptor_budget=0, full_rescan_seconds=10 ** 9,
+                                    reread=lambda process: read.append(process.pid) or True, reread_max_age=70)
+    table.scan()  # the full listing
+    table.scan()  # a first steady scan re-reads all (but the zombie 202, which every scan reads anyway)
+    assert sorted(read) == [1, 100, 200, 201, 300, 301]
+    seen = []
+    for _scan in range(7):  # scraped every 10s against a 70s bound: a seventh of them each time
+        del read[:]
+        clock[0] += 10
+        table.scan()
+        seen += read
+        assert len(read) <= 1
+    assert sorted(seen) == [1, 100, 200, 201, 300, 301]
+    table.close()
