@@ -24,6 +24,7 @@ def build_parser():
         prog="nsfleet-agent",
         description="Export PID namespaces as Prometheus metrics: processes per namespace, how namespaces nest, "
                     "and each process's host PID and PID inside its namespace, labelled with nsfleet workloads.",
+        epilog="'nsfleet-agent trace --help': stream fork, exec and exit events live instead of serving metrics.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                         metavar="HOST:PORT", help="address to serve /metrics on; ':%d' or '[::]:%d' for every "

@@ -165,7 +165,10 @@ def text_line(record):
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.subscribe_timeout > 0:
+        parser.error("--subscribe-timeout must be a positive number of seconds")
     log.configure()
     try:
         connector = ProcConnector(args.subscribe_timeout)

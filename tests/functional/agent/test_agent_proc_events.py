@@ -318,9 +318,8 @@ def test_agent_rss_stays_flat_over_100000_events(tmp_path):
         baseline = rss_kib(agent.process.pid)
         before = agent.scrape()
         after = churn(50000)
-        counted = sum(total(after, "nsfleet_proc_events_total", event=event) - total(before, "nsfleet_proc_events_total",
-                                                                                      event=event)
-                      for event in ("fork", "exit"))
+        counted = sum(total(after, "nsfleet_proc_events_total", event=event)
+                      - total(before, "nsfleet_proc_events_total", event=event) for event in ("fork", "exit"))
         lost = total(after, "nsfleet_proc_events_lost_total") - total(before, "nsfleet_proc_events_lost_total")
         assert counted + lost >= 100000
         assert rss_kib(agent.process.pid) - baseline <= 2048

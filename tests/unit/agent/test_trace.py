@@ -2,6 +2,9 @@ import json
 import os
 import sys
 
+import pytest
+
+from nsfleet_agent import trace
 from nsfleet_agent.sources.proc_connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, PROC_EVENT_FORK, Event
 from nsfleet_agent.trace import Tracer, WorkloadNames, text_line
 
@@ -43,3 +46,11 @@ def test_threads_are_not_traced(proc_root, state_dir):
 def test_exec_shows_the_executable_and_command_line(proc_root, state_dir):
     record = tracer("/proc", state_dir).record(Event(PROC_EVENT_EXEC, 0, 0, os.getpid(), os.getpid()))
     assert record["exe"] == os.path.realpath(sys.executable) and record["cmdline"][0]
+
+
+def test_bad_flags_exit_2_naming_the_flag(capsys):
+    for argv in (["--subscribe-timeout", "0"], ["--event", "clone"], ["--pidns", "x"]):
+        with pytest.raises(SystemExit) as exited:
+            trace.main(argv)
+        assert exited.value.code == 2
+        assert argv[0] in capsys.readouterr().err
