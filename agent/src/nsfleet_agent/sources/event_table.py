@@ -76,9 +76,7 @@ class EventDrivenProcessTable(ProcessTable):
             except (OSError, ValueError, IndexError) as error:
                 self.forget(pid)
                 self.zombies.discard(pid)
-                # A process that came and went between two scrapes is no error: the events counted it.
-                if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
-                    errors[_reason(error)] += 1
+                _count_error(errors, error)
                 continue
             if process.state == "Z":
                 self.zombies.add(pid)
@@ -115,5 +113,10 @@ class EventDrivenProcessTable(ProcessTable):
                     self._refresh(process)
                 except (OSError, ValueError, IndexError) as error:
                     self.forget(process.pid)
-                    if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
-                        errors[_reason(error)] += 1
+                    _count_error(errors, error)
+
+
+def _count_error(errors, error):
+    # A process that came and went between two scrapes is no error: the events counted it.
+    if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
+        errors[_reason(error)] += 1
