@@ -114,8 +114,23 @@ def churn_cpu(agent, scrape_every=1.0):
     return rate, share, lost
 
 
+REREADS = {"none": None, "all": lambda process: True}  # "namespaced" needs the table: see _steady_in_process
+
+
 def in_process_steady_ms(workdir, reread):
-    """Median steady render() of an in-process exporter with events, whose table re-reads ``reread`` processes."""
+    """Median steady render() of an exporter with events whose table re-reads the ``reread`` processes' stat.
+
+    In a child process: subscribing gives up CAP_NET_ADMIN, which this script's later agents inherit otherwise.
+    """
+    result = subprocess.run([sys.executable, os.path.abspath(__file__), "--steady-in-process", reread, workdir],
+                            capture_output=True, text=True, check=False)
+    try:
+        return float(result.stdout.strip())
+    except ValueError:
+        return None
+
+
+def _steady_in_process(reread, workdir):
     from nsfleet_agent.exporter import make_exporter  # the agent's venv runs make bench
     from nsfleet_agent.sources.proc_events import ProcEvents
 
@@ -124,7 +139,11 @@ def in_process_steady_ms(workdir, reread):
         return None
     try:
         exporter = make_exporter(state_dir=os.path.join(workdir, "none"), proc_events=events)
-        exporter.scraper.table.reread = reread
+        table = exporter.scraper.table
+        if reread == "namespaced":
+            table.reread = lambda process: process.pidns != table.own_pidns
+        else:
+            table.reread = REREADS[reread]
         exporter.prime()
         exporter.render()
         times = []
@@ -132,7 +151,7 @@ def in_process_steady_ms(workdir, reread):
             started = time.perf_counter()
             exporter.render()
             times.append((time.perf_counter() - started) * 1000)
-        exporter.scraper.table.close()
+        table.close()
         return statistics.median(times)
     finally:
         events.stop()
@@ -152,11 +171,9 @@ def bench_at(workdir, namespaces, per_namespace):
         polling[-1].stop()
         agents.remove(polling[-1])
         rate, share, lost = churn_cpu(events[-1])
-        own_pidns = os.readlink("/proc/self/ns/pid")
-        rereads = [("events, stat of no process re-read", None),
-                   ("events, stat of every namespaced process re-read",
-                    lambda process: "[%d]" % process.pidns not in own_pidns),
-                   ("events, stat of every process re-read", lambda process: True)]
+        rereads = [("events, stat of no process re-read", "none"),
+                   ("events, stat of every namespaced process re-read", "namespaced"),
+                   ("events, stat of every process re-read", "all")]
         in_process = [(label, in_process_steady_ms(workdir, reread)) for label, reread in rereads]
         print("Agent with process events vs polling, %d processes in %d PID namespaces (%d on the host; "
               "ratio to lsns):" % (namespaces * per_namespace, namespaces, total))
@@ -189,6 +206,9 @@ def main(workdir):
 
 if __name__ == "__main__":
     import tempfile
+    if sys.argv[1:2] == ["--steady-in-process"]:
+        print(_steady_in_process(sys.argv[2], sys.argv[3]))
+        sys.exit(0)
     if os.geteuid() != 0:
         sys.exit("the tracing bench needs root: it creates namespaces and subscribes to process events")
     main(tempfile.mkdtemp(prefix="nsfleet-bench-trace-"))
