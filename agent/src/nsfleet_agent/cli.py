@@ -7,7 +7,7 @@ import signal
 import sys
 import threading
 
-from . import __version__, log
+from . import __version__, log, memory
 from .exporter import make_exporter
 from .sources.proc_events import ProcEvents
 from .server import make_server, serve_in_thread
@@ -102,6 +102,7 @@ def main(argv=None):
         return trace.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)
+    memory.limit_malloc_retention()  # before the threads that would get arenas of their own
     open_file_limit = raise_open_file_limit()  # before the scan sizes its descriptor budget from it
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
