@@ -113,7 +113,10 @@ def main(argv=None):
     # Subscribe, then prime: a process that changes while the cache fills is re-read at the first scrape.
     proc_events = start_proc_events(args)
     exporter = build_exporter(args, proc_events)
-    exporter.prime()
+    try:
+        exporter.prime()
+    except Exception:  # the same failure answers each scrape with a 500 and a log line: serve anyway
+        LOG.exception("reading the host before the first scrape failed")
     try:
         server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
     except (ValueError, OSError) as error:

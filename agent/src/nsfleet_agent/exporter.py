@@ -4,9 +4,9 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
 
+from .collectors.events import ProcEventsCollector
 from .collectors.mapping import MappingCollector
 from .collectors.pidns import PidnsCollector
-from .collectors.events import ProcEventsCollector
 from .collectors.scrape import ScrapeCollector
 from .collectors.workloads import WorkloadCollector
 from .exposition import OPENMETRICS_EOF, render
