@@ -6,7 +6,12 @@ unshare --pid --fork --mount-proc; then the memory of one idle workload.
 
 Agent: scrape time with ~2,000 processes in 50 PID namespaces and ~10,000 in
 200, against lsns -t pid -J and prometheus-process-exporter on the same
-processes; the agent's RSS and CPU seconds per scrape.
+processes; the agent's RSS and CPU seconds per scrape. Then what the resource
+collector costs at 2,000 processes: agents with it off and on, scraped in turn
+in the same run, without workloads and with one workload per namespace whose
+state names a real cgroup.
+
+BENCH_ONLY=executor, agent or resources runs one part (agent includes resources).
 """
 
 import json
@@ -244,6 +249,95 @@ def bench_agent_at(workdir, namespaces, per_namespace, steady_scrapes=10):
         stop_namespaces(groups)
 
 
+def make_bench_cgroups(count):
+    """``count`` empty cgroups of the kind this host has; (state.json "cgroup" records, directories to remove)."""
+    prefix = "nsfleet-bench-%d" % os.getpid()
+    root = "/sys/fs/cgroup"
+    records, made = [], []
+    for index in range(count):
+        name = "%s-%d" % (prefix, index)
+        if os.path.isdir(os.path.join(root, "memory")):  # v1 controllers (a hybrid host too)
+            dirs = dict((controller, os.path.join(root, controller, name)) for controller in ("memory", "pids", "cpuacct"))
+            record = {"version": 1, "path": "/" + name, "dirs": dirs}
+        else:
+            dirs = {"unified": os.path.join(root, name)}
+            record = {"version": 2, "path": "/" + name, "dirs": dirs}
+        for directory in dirs.values():
+            os.mkdir(directory)
+            made.append(directory)
+        records.append(record)
+    return records, made
+
+
+def write_bench_states(state_dir, groups, cgroups):
+    """A running workload's state.json per namespace: its init, its PID namespace, a cgroup."""
+    with open("/proc/sys/kernel/random/boot_id") as boot_id_file:
+        boot_id = boot_id_file.read().strip()
+    for index, (group, cgroup) in enumerate(zip(groups, cgroups)):
+        with open("/proc/%d/task/%d/children" % (group.pid, group.pid)) as children:
+            init_pid = int(children.read().split()[0])
+        with open("/proc/%d/stat" % init_pid) as stat_file:
+            start_time = int(stat_file.read().rpartition(")")[2].split()[19])
+        name = "bench-%d" % index
+        os.makedirs(os.path.join(state_dir, name))
+        with open(os.path.join(state_dir, name, "state.json"), "w") as state_file:
+            json.dump({"schema": 1, "name": name, "status": "running", "restart_count": 0, "boot_id": boot_id,
+                       "init": {"pid": init_pid, "start_time": start_time},
+                       "namespaces": {"pid": os.readlink("/proc/%d/ns/pid" % init_pid)}, "cgroup": cgroup}, state_file)
+
+
+def bench_resource_collector(workdir, namespaces=50, per_namespace=40, rounds=30):
+    groups = start_namespaces(namespaces, per_namespace)
+    agents = {}
+    made = []
+    try:
+        records, made = make_bench_cgroups(namespaces)
+        state_dir = os.path.join(workdir, "resources", "run", "nsfleet")
+        write_bench_states(state_dir, groups, records)
+        for label, state, switch in (("no workloads, off", "none", "--no-collector.resources"),
+                                     ("no workloads, on", "none", "--collector.resources"),
+                                     ("%d cgroup workloads, off" % namespaces, state_dir, "--no-collector.resources"),
+                                     ("%d cgroup workloads, on" % namespaces, state_dir, "--collector.resources")):
+            port = free_port()
+            process = subprocess.Popen([AGENT, "--web.listen-address", "127.0.0.1:%d" % port, "--path.state",
+                                        os.path.join(workdir, state) if state == "none" else state, switch],
+                                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            agents[label] = (process, "http://127.0.0.1:%d/metrics" % port)
+            wait_listening(port, process)
+        for process, url in agents.values():
+            timed_get(url)
+            timed_get(url)  # the second scrape runs on the descriptors the first one opened
+        times = dict((label, []) for label in agents)
+        cpu = dict((label, 0.0) for label in agents)
+        order = list(agents)
+        for round_index in range(rounds):
+            for label in (order if round_index % 2 == 0 else order[::-1]):  # neither side always goes first
+                process, url = agents[label]
+                before = cpu_seconds(process.pid)
+                times[label].append(timed_get(url)[0])
+                cpu[label] += cpu_seconds(process.pid) - before
+        series = timed_get(agents[order[3]][1])[1].count(b"\nnsfleet_workload_")
+        print("Resource collector cost, %d processes in %d PID namespaces (median of %d scrapes taken in turn; "
+              "ratio to the same agent with --no-collector.resources):" % (namespaces * per_namespace, namespaces, rounds))
+        for off, on in ((order[0], order[1]), (order[2], order[3])):
+            off_ms, on_ms = statistics.median(times[off]), statistics.median(times[on])
+            row("nsfleet-agent steady scrape, %s" % off, off_ms, "ms", off_ms)
+            row("nsfleet-agent steady scrape, %s" % on, on_ms, "ms", off_ms)
+            row("nsfleet-agent CPU per scrape, %s" % off, cpu[off] * 1000 / rounds, "ms", cpu[off] * 1000 / rounds)
+            row("nsfleet-agent CPU per scrape, %s" % on, cpu[on] * 1000 / rounds, "ms", cpu[off] * 1000 / rounds)
+        print("  (%d nsfleet_workload_* series per scrape with cgroup workloads)" % series)
+    finally:
+        for process, _url in agents.values():
+            process.terminate()
+            process.wait()
+        stop_namespaces(groups)
+        for directory in made:
+            try:
+                os.rmdir(directory)
+            except OSError as error:
+                print("  could not remove %s: %s" % (directory, error))
+
+
 def main():
     if os.geteuid() != 0:
         sys.exit("make bench needs root: it creates namespaces")
@@ -254,6 +348,8 @@ def main():
         if os.environ.get("BENCH_ONLY") in (None, "", "agent"):
             bench_agent_at(workdir, 50, 40)
             bench_agent_at(workdir, 200, 50)
+        if os.environ.get("BENCH_ONLY") in (None, "", "agent", "resources"):
+            bench_resource_collector(workdir)
         if os.environ.get("BENCH_ONLY") in (None, "", "trace"):
             __import__("bench_trace").main(workdir)  # process events against polling: tools/bench_trace.py
     finally:

@@ -49,6 +49,13 @@ def build_parser():
     parser.add_argument("--collector.proc_events", dest="collect_proc_events", action=argparse.BooleanOptionalAction,
                         default=True, help="fork/exec/exit counts per namespace from the kernel's process connector, "
                                            "which also keep the process cache current between scrapes")
+    parser.add_argument("--collector.resources", dest="collect_resources", action=argparse.BooleanOptionalAction,
+                        default=True, help="per-workload CPU, memory, PIDs, limits and OOM kills from its cgroup; "
+                                           "CPU and memory of every other PID namespace from /proc")
+    parser.add_argument("--collector.proc_events.stat-max-age", dest="stat_max_age", type=float, default=60.0,
+                        metavar="SECONDS", help="with process events, at most how old a process's CPU time and "
+                                                "memory may be in the resources collector's sums (0: read on "
+                                                "every scrape, as polling does)")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
@@ -78,12 +85,15 @@ def raise_open_file_limit():
 def check_args(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
+    if not args.stat_max_age >= 0:
+        raise ValueError("--collector.proc_events.stat-max-age must be a number of seconds, 0 or more")
 
 
 def build_exporter(args, proc_events=None):
     check_args(args)
     return make_exporter(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                         args.collect_workloads, args.mapping_max_series, proc_events=proc_events)
+                         args.collect_workloads, args.mapping_max_series, args.collect_resources,
+                         proc_events=proc_events, stat_max_age=args.stat_max_age or None)
 
 
 def start_proc_events(args):

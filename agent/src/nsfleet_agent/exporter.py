@@ -7,6 +7,7 @@ from prometheus_client.openmetrics.exposition import generate_latest as generate
 from .collectors.events import ProcEventsCollector
 from .collectors.mapping import MappingCollector
 from .collectors.pidns import PidnsCollector
+from .collectors.resources import ResourceCollector
 from .collectors.scrape import ScrapeCollector
 from .collectors.workloads import WorkloadCollector
 from .exposition import OPENMETRICS_EOF, render
@@ -45,14 +46,18 @@ class Exporter:
 
 
 def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=True, collect_mapping=True,
-                  collect_workloads=True, mapping_max_series=10000, parent_of=None, descriptor_budget=None,
-                  proc_events=None):
+                  collect_workloads=True, mapping_max_series=10000, collect_resources=True, parent_of=None,
+                  descriptor_budget=None, proc_events=None, stat_max_age=None):
     """The exporter with the collectors the --collector.* flags switch on.
 
-    ``proc_events``: a started ProcEvents (--collector.proc_events), or None.
+    ``proc_events``: a started ProcEvents (--collector.proc_events), or None. With it, the processes' CPU time
+    and memory that the resources collector sums are at most ``stat_max_age`` seconds old (None: read on
+    every scrape).
     """
-    scraper = Scraper.of_host(proc_root, state_dir, read_states=collect_workloads, parent_of=parent_of,
-                              descriptor_budget=descriptor_budget, proc_events=proc_events)
+    scraper = Scraper.of_host(proc_root, state_dir, read_states=collect_workloads or collect_resources,
+                              read_cgroups=collect_resources, parent_of=parent_of,
+                              descriptor_budget=descriptor_budget, proc_events=proc_events,
+                              stat_max_age=stat_max_age)
     collectors = []
     if collect_pidns:
         collectors.append(PidnsCollector())
@@ -62,4 +67,6 @@ def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=Tru
         collectors.append(WorkloadCollector())
     if proc_events is not None:
         collectors.append(ProcEventsCollector(proc_events))
+    if collect_resources:
+        collectors.append(ResourceCollector())
     return Exporter(scraper, collectors)

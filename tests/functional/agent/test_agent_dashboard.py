@@ -21,9 +21,9 @@ NOT_YET_EXPORTED = {
     # netlink tracing, --collector.proc_events
     "nsfleet_proc_events_total", "nsfleet_proc_exits_total", "nsfleet_proc_exit_signals_total",
     "nsfleet_proc_events_lost_total", "nsfleet_proc_connector_up",
-    # per-workload cgroup figures; the limits need a workload with limits
-    "nsfleet_workload_cpu_seconds_total", "nsfleet_workload_memory_bytes", "nsfleet_workload_memory_limit_bytes",
-    "nsfleet_workload_pids", "nsfleet_workload_pids_limit", "nsfleet_workload_oom_kills_total",
+    # only from a workload's cgroup (the executor's limits); CPU and memory come from /proc without one
+    "nsfleet_workload_memory_limit_bytes", "nsfleet_workload_pids", "nsfleet_workload_pids_limit",
+    "nsfleet_workload_oom_kills_total",
 }
 # A workload that forks, execs and kills a child every 200ms: process events, exits by signal.
 CHURN = "while :; do sleep 30 & kill $!; sleep 0.2; done"

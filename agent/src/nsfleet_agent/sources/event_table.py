@@ -20,7 +20,7 @@ import math
 import time
 from collections import Counter, deque
 
-from .proc_scan import ProcessTable, Scan, _reason
+from .proc_scan import ProcessTable, Scan, error_reason
 
 # A full listing of /proc now and then, whatever the events say.
 FULL_RESCAN_SECONDS = 600.0
@@ -119,4 +119,4 @@ class EventDrivenProcessTable(ProcessTable):
 def _count_error(errors, error):
     # A process that came and went between two scrapes is no error: the events counted it.
     if not (isinstance(error, OSError) and error.errno in (errno.ENOENT, errno.ESRCH)):
-        errors[_reason(error)] += 1
+        errors[error_reason(error)] += 1

@@ -31,13 +31,16 @@ def parent_by_ioctl(ns_path):
 class Namespace:
     """One PID namespace as seen in one scan."""
 
-    __slots__ = ("inode", "processes", "threads", "zombies", "level", "init_host_pid", "parent", "members")
+    __slots__ = ("inode", "processes", "threads", "zombies", "cpu_ticks", "rss_pages", "level", "init_host_pid",
+                 "parent", "members")
 
     def __init__(self, inode):
         self.inode = inode
         self.processes = 0
         self.threads = 0
         self.zombies = 0
+        self.cpu_ticks = 0  # summed over its processes, see Process
+        self.rss_pages = 0
         self.level = 0
         self.init_host_pid = None
         self.parent = None
@@ -65,6 +68,8 @@ class NamespaceTree:
                 namespace.level = len(process.nspid) - 1
             namespace.processes += 1
             namespace.threads += process.threads
+            namespace.cpu_ticks += process.cpu_ticks
+            namespace.rss_pages += process.rss_pages
             if process.state == "Z":
                 namespace.zombies += 1
             if process.nspid[-1] == 1:

@@ -1,4 +1,4 @@
-"""Scanning /proc: every process with its PID namespace, NSpid, state, threads and start time.
+"""Scanning /proc: every process with its PID namespace, NSpid, state, threads, start time, CPU time and RSS.
 
 This is the agent's only reader of /proc. A process's PID namespace, NSpid
 and start time never change during its life, so they are read once, when the
@@ -20,17 +20,25 @@ import os
 import resource
 from collections import Counter
 
-# Field indexes in /proc/PID/stat after "pid (comm) ": state is field 3, num_threads 20, starttime 22.
-_STATE, _THREADS, _START_TIME = 0, 17, 19
-_LAST_FIELD = _START_TIME
+# Field indexes in /proc/PID/stat after "pid (comm) " (field N is index N - 3): state 3, utime 14,
+# stime 15, cutime 16, cstime 17, num_threads 20, starttime 22, rss 24.
+_STATE, _UTIME, _STIME, _CUTIME, _CSTIME, _THREADS, _START_TIME, _RSS = 0, 11, 12, 13, 14, 17, 19, 21
+_LAST_FIELD = _RSS
 # Descriptors kept free for everything else the agent does (sockets, files).
 RESERVED_DESCRIPTORS = 256
 
 
 class Process:
-    """One live process as last scanned. pidns, nspid and start_time are fixed for its life."""
+    """One live process as last scanned. pidns, nspid and start_time are fixed for its life.
 
-    __slots__ = ("pid", "dir_inode", "stat_fd", "pidns", "nspid", "start_time", "comm", "state", "threads")
+    ``cpu_ticks`` counts its own CPU time and that of the children it reaped
+    (utime + stime + cutime + cstime), so a namespace's sum does not drop when
+    a process exits and its parent in the namespace reaps it. ``rss_pages``
+    is its resident set.
+    """
+
+    __slots__ = ("pid", "dir_inode", "stat_fd", "pidns", "nspid", "start_time", "comm", "state", "threads",
+                 "cpu_ticks", "rss_pages")
 
     def __init__(self, pid, dir_inode, pidns):
         self.pid = pid
@@ -42,6 +50,8 @@ class Process:
         self.comm = ""
         self.state = ""
         self.threads = 0
+        self.cpu_ticks = 0
+        self.rss_pages = 0
 
     @property
     def ns_pid(self):
@@ -85,7 +95,7 @@ def _status_field(status, name):
     return status[start + len(name):status.index(b"\n", start + 1)]
 
 
-def _reason(error):
+def error_reason(error):
     if isinstance(error, OSError):
         if error.errno in (errno.ENOENT, errno.ESRCH):
             return "vanished"
@@ -177,7 +187,7 @@ class ProcessTable:
                     else:
                         self._refresh(process)
                 except (OSError, ValueError, IndexError) as error:
-                    errors[_reason(error)] += 1
+                    errors[error_reason(error)] += 1
                     self.forget(pid)
                     continue
                 processes.append(process)
@@ -224,6 +234,8 @@ class ProcessTable:
         fields = data[close_paren + 2:].split(b" ", _LAST_FIELD + 1)
         process.state = fields[_STATE].decode("ascii")
         process.threads = int(fields[_THREADS])
+        process.cpu_ticks = int(fields[_UTIME]) + int(fields[_STIME]) + int(fields[_CUTIME]) + int(fields[_CSTIME])
+        process.rss_pages = int(fields[_RSS])
         if process.start_time is None:
             process.start_time = int(fields[_START_TIME])
 

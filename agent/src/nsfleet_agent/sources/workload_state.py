@@ -16,7 +16,7 @@ SUPPORTED_SCHEMA = 1
 class Workload:
     """What one state.json records."""
 
-    __slots__ = ("name", "status", "pidns", "init_pid", "init_start_time", "restart_count", "boot_id")
+    __slots__ = ("name", "status", "pidns", "init_pid", "init_start_time", "restart_count", "boot_id", "cgroup")
 
     def __init__(self, name, state):
         self.name = name
@@ -28,6 +28,13 @@ class Workload:
         self.init_start_time = init.get("start_time")
         self.restart_count = int(state.get("restart_count") or 0)
         self.boot_id = state.get("boot_id")
+        # {"version": 1|2, "path": ..., "dirs": {controller or "unified": absolute dir}}, or None.
+        self.cgroup = state.get("cgroup") or None
+
+    def is_from_boot(self, boot_id):
+        """False for state written before the host last booted; True when either boot id is unknown
+        (state from before boot ids were recorded is trusted, as the executor does)."""
+        return not self.boot_id or not boot_id or self.boot_id == boot_id
 
 
 class WorkloadStates:
@@ -74,7 +81,7 @@ def is_running(workload, scan):
     """The workload's recorded init is alive in this scan: same PID, same start time, same boot."""
     if workload.status != "running" or workload.init_pid is None:
         return False
-    if workload.boot_id is not None and scan.boot_id is not None and workload.boot_id != scan.boot_id:
+    if not workload.is_from_boot(scan.boot_id):
         return False  # state from an earlier boot: its PID now names some other process
     init = scan.process(workload.init_pid)
     return init is not None and init.start_time == workload.init_start_time and init.is_alive

@@ -1,3 +1,4 @@
+from nsfleet_agent.collectors.events import ProcEventsCollector
 from nsfleet_agent.sources.proc_connector import PROC_EVENT_EXEC, PROC_EVENT_EXIT, Event
 from nsfleet_agent.sources.proc_events import ProcEvents
 
@@ -33,7 +34,8 @@ def test_a_dead_namespaces_counts_stay_a_while_then_go(proc_root, state_dir):
     tracked.last_event[12345] = tracked.last_event[CHILD_NS]
     labels = [found for found, _v in samples_of(collector)["nsfleet_proc_events_total"]]
     assert {"event": "exit", "pidns": "12345", "workload": ""} in labels
-    collector.collectors[-2].retain_seconds = 0  # the proc events collector: just before the scrape's own
+    [events] = [found for found in collector.collectors if isinstance(found, ProcEventsCollector)]
+    events.retain_seconds = 0
     labels = [found for found, _v in samples_of(collector)["nsfleet_proc_events_total"]]
     assert {"event": "exit", "pidns": "12345", "workload": ""} not in labels
     assert {"event": "exec", "pidns": str(CHILD_NS), "workload": "app"} in labels  # alive: kept

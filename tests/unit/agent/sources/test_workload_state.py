@@ -1,6 +1,5 @@
 """Which workloads run, and which namespace each names, decided against a scan."""
 
-import json
 import os
 
 import pytest
@@ -9,17 +8,7 @@ from nsfleet_agent.sources.pidns_tree import NamespaceTree
 from nsfleet_agent.sources.proc_scan import ProcessTable
 from nsfleet_agent.sources.workload_state import WorkloadStates, attribute
 
-from fixture_tree import CHILD_NS, GRANDCHILD_NS, fixture_parent_of
-
-BOOT_ID = "0f6f3e0a-5b4c-4f7e-9d1e-2a3b4c5d6e7f"
-
-
-def write_state(state_dir, name, **fields):
-    state = {"schema": 1, "name": name, "status": "running", "restart_count": 0}
-    state.update(fields)
-    os.makedirs(os.path.join(state_dir, name), exist_ok=True)
-    with open(os.path.join(state_dir, name, "state.json"), "w") as state_file:
-        json.dump(state, state_file)
+from fixture_tree import BOOT_ID, CHILD_NS, GRANDCHILD_NS, fixture_parent_of, write_state
 
 
 @pytest.fixture
@@ -64,8 +53,9 @@ def test_state_from_an_earlier_boot_is_not_running(tmp_path, scanned):
     init = {"pid": 200, "start_time": 1000}
     write_state(state_dir, "before-reboot", boot_id="another-boot", init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
     write_state(state_dir, "this-boot", boot_id=BOOT_ID, init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
+    write_state(state_dir, "no-boot-id", boot_id="", init=init, namespaces={"pid": "pid:[%d]" % CHILD_NS})
     running, names = attributed(state_dir, scanned)
-    assert running == {"before-reboot": False, "this-boot": True}
+    assert running == {"before-reboot": False, "this-boot": True, "no-boot-id": True}
     assert names == {CHILD_NS: "this-boot"}
 
 
