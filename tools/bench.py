@@ -15,7 +15,10 @@ state names a real cgroup.
 Batch (tools/bench_batch.py): 100 workloads converged by one workloads task
 against a loop of 100 workload tasks, first creation and repeat.
 
-BENCH_ONLY=executor, agent, resources or batch runs one part (agent includes resources).
+Trace (tools/bench_trace.py): the event-driven agent against polling and
+lsns -t pid -J, at 2,000 and 10,000 processes, and under a churn of forks.
+
+BENCH_ONLY=executor, agent, resources, batch or trace runs one part (agent includes resources).
 """
 
 import json
@@ -31,6 +34,7 @@ import time
 import urllib.request
 
 from bench_batch import bench_batch
+import bench_trace
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")
@@ -371,6 +375,8 @@ def main():
             bench_resource_collector(workdir)
         if os.environ.get("BENCH_ONLY") in (None, "", "batch"):
             bench_batch(workdir)
+        if os.environ.get("BENCH_ONLY") in (None, "", "trace"):
+            bench_trace.main(workdir)  # process events against polling
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 

@@ -4,10 +4,12 @@ import argparse
 import logging
 import resource
 import signal
+import sys
 import threading
 
-from . import __version__, log
+from . import __version__, log, memory
 from .exporter import make_exporter
+from .sources.proc_events import ProcEvents
 from .server import make_server, serve_in_thread
 from .web_config import WebConfigError, load
 
@@ -22,6 +24,7 @@ def build_parser():
         prog="nsfleet-agent",
         description="Export PID namespaces as Prometheus metrics: processes per namespace, how namespaces nest, "
                     "and each process's host PID and PID inside its namespace, labelled with nsfleet workloads.",
+        epilog="'nsfleet-agent trace --help': stream fork, exec and exit events live instead of serving metrics.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     parser.add_argument("--web.listen-address", dest="listen_address", default=DEFAULT_LISTEN_ADDRESS,
                         metavar="HOST:PORT", help="address to serve /metrics on; ':%d' or '[::]:%d' for every "
@@ -43,9 +46,16 @@ def build_parser():
                                           "nsfleet_series_dropped")
     parser.add_argument("--collector.workloads", dest="collect_workloads", action=argparse.BooleanOptionalAction,
                         default=True, help="nsfleet_workload_up and restarts from the state dir")
+    parser.add_argument("--collector.proc_events", dest="collect_proc_events", action=argparse.BooleanOptionalAction,
+                        default=True, help="fork/exec/exit counts per namespace from the kernel's process connector, "
+                                           "which also keep the process cache current between scrapes")
     parser.add_argument("--collector.resources", dest="collect_resources", action=argparse.BooleanOptionalAction,
                         default=True, help="per-workload CPU, memory, PIDs, limits and OOM kills from its cgroup; "
                                            "CPU and memory of every other PID namespace from /proc")
+    parser.add_argument("--collector.proc_events.stat-max-age", dest="stat_max_age", type=float, default=60.0,
+                        metavar="SECONDS", help="with process events, at most how old a process's CPU time and "
+                                                "memory may be in the resources collector's sums (0: read on "
+                                                "every scrape, as polling does)")
     parser.add_argument("--log.level", dest="log_level", default="info", choices=tuple(log.LEVELS),
                         help="only log messages of this level or above")
     parser.add_argument("--log.format", dest="log_format", default="logfmt", choices=log.FORMATS,
@@ -72,23 +82,57 @@ def raise_open_file_limit():
     return soft
 
 
-def build_exporter(args):
+def check_args(args):
     if args.mapping_max_series < 0:
         raise ValueError("--collector.pid-mapping.max-series must not be negative")
+    if not args.stat_max_age >= 0:
+        raise ValueError("--collector.proc_events.stat-max-age must be a number of seconds, 0 or more")
+
+
+def build_exporter(args, proc_events=None):
+    check_args(args)
     return make_exporter(args.procfs, args.state_dir, args.collect_pidns, args.collect_mapping,
-                         args.collect_workloads, args.mapping_max_series, args.collect_resources)
+                         args.collect_workloads, args.mapping_max_series, args.collect_resources,
+                         proc_events=proc_events, stat_max_age=args.stat_max_age or None)
+
+
+def start_proc_events(args):
+    """A started ProcEvents, subscribed (or polling: its up is 0), or None when switched off."""
+    if not args.collect_proc_events:
+        return None
+    proc_events = ProcEvents(args.procfs)
+    proc_events.start()
+    return proc_events
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["trace"]:
+        from . import trace  # psutil and the trace's own code stay out of the serving agent's memory
+        return trace.main(argv[1:])
     args = build_parser().parse_args(argv)
     log.configure(args.log_level, args.log_format)
+    memory.limit_malloc_retention()  # before the threads that would get arenas of their own
     open_file_limit = raise_open_file_limit()  # before the scan sizes its descriptor budget from it
     try:
         web_config = load(args.web_config_file) if args.web_config_file else None
-        exporter = build_exporter(args)
-        server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
+        check_args(args)  # bad flags fail here, before anything is started
     except (WebConfigError, ValueError, OSError) as error:
         LOG.error("%s", error)
+        return 2
+    # Subscribe, then prime: a process that changes while the cache fills is re-read at the first scrape.
+    proc_events = start_proc_events(args)
+    exporter = build_exporter(args, proc_events)
+    try:
+        exporter.prime()
+    except Exception:  # the same failure answers each scrape with a 500 and a log line: serve anyway
+        LOG.exception("reading the host before the first scrape failed")
+    try:
+        server = make_server(args.listen_address, exporter, web_config, args.telemetry_path)
+    except (ValueError, OSError) as error:
+        LOG.error("%s", error)
+        if proc_events is not None:
+            proc_events.stop()
         return 2
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -103,4 +147,6 @@ def main(argv=None):
     LOG.info("shutting down")
     server.shutdown()
     server.server_close()
+    if proc_events is not None:
+        proc_events.stop()
     return 0

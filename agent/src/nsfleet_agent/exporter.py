@@ -4,6 +4,7 @@ from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.exposition import generate_latest
 from prometheus_client.openmetrics.exposition import generate_latest as generate_latest_openmetrics
 
+from .collectors.events import ProcEventsCollector
 from .collectors.mapping import MappingCollector
 from .collectors.pidns import PidnsCollector
 from .collectors.resources import ResourceCollector
@@ -30,6 +31,10 @@ class Exporter:
             families += collector.families(snapshot)
         return families
 
+    def prime(self):
+        """One scrape's work before the first scrape: the process table, the namespaces, the series' text."""
+        self.render()
+
     def render(self, openmetrics=False):
         """The whole exposition, text format or OpenMetrics: nsfleet's families, then process_*."""
         if not openmetrics:
@@ -42,11 +47,17 @@ class Exporter:
 
 def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=True, collect_mapping=True,
                   collect_workloads=True, mapping_max_series=10000, collect_resources=True, parent_of=None,
-                  descriptor_budget=None):
-    """The exporter with the collectors the --collector.* flags switch on."""
+                  descriptor_budget=None, proc_events=None, stat_max_age=None):
+    """The exporter with the collectors the --collector.* flags switch on.
+
+    ``proc_events``: a started ProcEvents (--collector.proc_events), or None. With it, the processes' CPU time
+    and memory that the resources collector sums are at most ``stat_max_age`` seconds old (None: read on
+    every scrape).
+    """
     scraper = Scraper.of_host(proc_root, state_dir, read_states=collect_workloads or collect_resources,
                               read_cgroups=collect_resources, parent_of=parent_of,
-                              descriptor_budget=descriptor_budget)
+                              descriptor_budget=descriptor_budget, proc_events=proc_events,
+                              stat_max_age=stat_max_age)
     collectors = []
     if collect_pidns:
         collectors.append(PidnsCollector())
@@ -54,6 +65,8 @@ def make_exporter(proc_root="/proc", state_dir="/run/nsfleet", collect_pidns=Tru
         collectors.append(MappingCollector(mapping_max_series))
     if collect_workloads:
         collectors.append(WorkloadCollector())
+    if proc_events is not None:
+        collectors.append(ProcEventsCollector(proc_events))
     if collect_resources:
         collectors.append(ResourceCollector())
     return Exporter(scraper, collectors)

@@ -9,6 +9,7 @@ import time
 from collections import Counter
 
 from .sources.cgroups import CgroupReader
+from .sources.event_table import EventDrivenProcessTable
 from .sources.pidns_tree import NamespaceTree
 from .sources.proc_scan import ProcessTable, descriptor_budget_of_limit, error_reason
 from .sources.workload_state import WorkloadStates, attribute
@@ -75,6 +76,10 @@ class Snapshot:
         self.duration = duration
 
 
+def _every_process(_process):
+    return True
+
+
 class Scraper:
     """Owns the sources and turns them into a Snapshot per scrape."""
 
@@ -90,12 +95,23 @@ class Scraper:
 
     @classmethod
     def of_host(cls, proc_root="/proc", state_dir="/run/nsfleet", read_states=True, read_cgroups=False,
-                parent_of=None, descriptor_budget=None):
-        """``parent_of`` and ``descriptor_budget`` are for tests: see NamespaceTree and ProcessTable."""
+                parent_of=None, descriptor_budget=None, proc_events=None, stat_max_age=None):
+        """``parent_of`` and ``descriptor_budget`` are for tests: see NamespaceTree and ProcessTable.
+
+        ``proc_events``: a started ProcEvents, whose events keep the process table current between scrapes.
+        The CPU time and memory of a process change without an event: when the cgroups are read (the
+        resources collector sums those figures for namespaces without one), every process's stat is read
+        again within ``stat_max_age`` seconds (None: on every scan).
+        """
         cgroups = CgroupReader() if read_cgroups else None
         if descriptor_budget is None:  # what the fd limit allows, less what the cgroup reader may hold
             descriptor_budget = max(0, descriptor_budget_of_limit() - (cgroups.max_held if cgroups else 0))
-        table = ProcessTable(proc_root, descriptor_budget)
+        if proc_events is None:
+            table = ProcessTable(proc_root, descriptor_budget)
+        else:
+            table = EventDrivenProcessTable(proc_events, proc_root, descriptor_budget,
+                                            reread=_every_process if read_cgroups else None,
+                                            reread_max_age=stat_max_age)
         tree = NamespaceTree(proc_root) if parent_of is None else NamespaceTree(proc_root, parent_of)
         return cls(table, tree, WorkloadStates(state_dir) if read_states else None, cgroups)
 

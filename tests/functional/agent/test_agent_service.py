@@ -30,13 +30,24 @@ def test_unit_verifies(tmp_path):
     assert unit_setting("NoNewPrivileges") == "yes" and unit_setting("ProtectSystem") == "strict"
 
 
+CAP_NET_ADMIN = 1 << 12
+
+
+def effective_capabilities(pid):
+    with open("/proc/%d/status" % pid) as status:
+        return int([line for line in status if line.startswith("CapEff:")][0].split()[1], 16)
+
+
 def scrape_as(tmp_path, capabilities):
     setpriv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]
     if capabilities:
         setpriv += ["--inh-caps=" + capabilities, "--ambient-caps=" + capabilities]
     agent = Agent(str(tmp_path / "state"), launcher=setpriv)
     try:
-        return agent.scrape()
+        samples = agent.scrape()
+        # Process events needed CAP_NET_ADMIN to subscribe, and the agent no longer holds it.
+        assert not effective_capabilities(agent.process.pid) & CAP_NET_ADMIN
+        return samples
     finally:
         agent.stop()
 
@@ -49,7 +60,9 @@ def test_unit_capabilities_are_what_reading_namespaces_needs(tmp_path, nested, w
     mapped = [labels for labels, _v in samples.get("nsfleet_pid_mapping", []) if labels["pidns"] == nested.inner]
     if with_unit_capabilities:
         assert counted == [4] and len(mapped) == 4
+        assert samples["nsfleet_proc_connector_up"] == [({}, 1.0)]
     else:
         # Without them the root-owned processes cannot be read: the agent says so instead of failing.
         assert counted == [] and mapped == []
+        assert samples["nsfleet_proc_connector_up"] == [({}, 0.0)]
         assert [v for labels, v in samples["nsfleet_scrape_errors_total"] if labels["reason"] == "permission"][0] > 4

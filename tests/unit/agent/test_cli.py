@@ -29,3 +29,8 @@ def test_a_limit_that_cannot_be_raised_is_kept(monkeypatch):
 def test_a_negative_mapping_cap_is_refused():
     with pytest.raises(ValueError, match="max-series"):
         cli.build_exporter(cli.build_parser().parse_args(["--collector.pid-mapping.max-series", "-1"]))
+
+
+def test_a_negative_stat_max_age_is_refused():
+    with pytest.raises(ValueError, match="stat-max-age"):
+        cli.build_exporter(cli.build_parser().parse_args(["--collector.proc_events.stat-max-age", "-1"]))

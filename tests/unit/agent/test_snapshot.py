@@ -4,6 +4,8 @@ import threading
 import time
 
 from nsfleet_agent.snapshot import Scraper, SharedScan
+from nsfleet_agent.sources.event_table import EventDrivenProcessTable
+from nsfleet_agent.sources.proc_events import ProcEvents
 
 from fixture_tree import CHILD_NS, fixture_parent_of
 
@@ -53,3 +55,12 @@ def test_a_failed_scan_reaches_every_waiter():
             assert "procfs" in str(error)
         else:
             raise AssertionError("expected the scan's error")
+
+
+def test_with_events_and_cgroups_every_process_is_reread_within_the_bound(proc_root, state_dir):
+    events = ProcEvents(proc_root)
+    with_cgroups = Scraper.of_host(proc_root, state_dir, read_cgroups=True, proc_events=events, stat_max_age=60)
+    assert isinstance(with_cgroups.table, EventDrivenProcessTable)
+    assert with_cgroups.table.reread(object()) and with_cgroups.table.reread_max_age == 60
+    without = Scraper.of_host(proc_root, state_dir, read_cgroups=False, proc_events=ProcEvents(proc_root))
+    assert without.table.reread is None
