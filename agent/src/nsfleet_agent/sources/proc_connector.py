@@ -5,8 +5,11 @@ Written with ``socket`` and ``struct`` rather than pyroute2's ProcEventSocket
 initial PID namespace the kernel never answers, so the agent would hang) and
 takes any message for its answer, though every listener sees every other
 listener's; and its generic decoder costs about 47us a message here against
-3us, which at a few thousand events a second is a tenth of a core. The kernel numbers every message it sends per CPU; a gap in those
-numbers is an event this socket missed, so loss is counted exactly.
+3us, which at a few thousand events a second is a tenth of a core. So the
+agent does not depend on pyroute2 at all.
+
+The kernel numbers every message it sends per CPU; a gap in those numbers is
+an event this socket missed, so loss is counted exactly.
 """
 
 import errno
