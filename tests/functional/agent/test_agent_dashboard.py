@@ -13,40 +13,25 @@ NSFLEET = os.path.join(TOP, "build", "nsfleet")
 DASHBOARD = os.path.join(TOP, "monitoring", "grafana", "nsfleet.json")
 ALERTS = os.path.join(TOP, "monitoring", "prometheus", "nsfleet-alerts.yml")
 
-# NOT YET EXPORTED: families of the metrics contract that the agent does not export yet (or
-# exports only with something this test cannot set up, such as a cgroup limit). Their panels are
-# skipped; as soon as the agent exports one, its panels are checked like the others (the test
-# decides from a real scrape), and it belongs off this list.
-NOT_YET_EXPORTED = {
-    # netlink tracing, --collector.proc_events
-    "nsfleet_proc_events_total", "nsfleet_proc_exits_total", "nsfleet_proc_exit_signals_total",
-    "nsfleet_proc_events_lost_total", "nsfleet_proc_connector_up",
-    # only from a workload's cgroup (the executor's limits); CPU and memory come from /proc without one
-    "nsfleet_workload_memory_limit_bytes", "nsfleet_workload_pids", "nsfleet_workload_pids_limit",
-    "nsfleet_workload_oom_kills_total",
-}
 # A workload that forks, execs and kills a child every 200ms: process events, exits by signal.
 CHURN = "while :; do sleep 30 & kill $!; sleep 0.2; done"
 
 
-def optional_flags():
-    """Switch on the collectors this agent has that are off by default."""
-    usage = subprocess.run([AGENT, "--help"], capture_output=True, text=True, check=True).stdout
-    return [flag for flag in ("--collector.proc_events",) if flag in usage]
-
-
 @pytest.fixture
 def fleet(tmp_path):
-    """Two "hosts" on this machine: each a state dir with a workload 'churn', and an agent reading it."""
-    flags = optional_flags()
+    """Two "hosts" on this machine: each a state dir with a workload 'churn', and an agent reading it.
+
+    churn has limits, so the families read from a workload's cgroup limits are exported too.
+    """
     agents, removals = [], []
     try:
         for host in ("host-a", "host-b"):
             nsfleet = [NSFLEET, "--state-dir", str(tmp_path / host)]
             removals.append(nsfleet + ["rm", "--force", "churn"])
-            subprocess.run(nsfleet + ["run", "--detach", "--name", "churn", "--", "/bin/sh", "-c", CHURN],
+            subprocess.run(nsfleet + ["run", "--detach", "--name", "churn", "--memory", "256m", "--pids-limit", "100",
+                                      "--", "/bin/sh", "-c", CHURN],
                            check=True, capture_output=True)
-            agents.append(Agent(str(tmp_path / host / "run" / "nsfleet"), extra_args=flags))
+            agents.append(Agent(str(tmp_path / host / "run" / "nsfleet")))
         yield agents
     finally:
         for agent in agents:
@@ -61,17 +46,15 @@ def test_every_panel_query_returns_data_for_every_host(fleet, tmp_path):
     in_dashboard = set().union(*(families(expr) for _title, _ref, expr in queries(dashboard)))
     exported_nsfleet = set(name for name in exported if name.startswith("nsfleet_"))
     assert exported_nsfleet <= in_dashboard, "families with no panel: %s" % sorted(exported_nsfleet - in_dashboard)
-    pending = set(name for name in in_dashboard - exported if name.startswith("nsfleet_"))
-    assert pending <= NOT_YET_EXPORTED, "panels read families the agent does not export: %s" % sorted(
-        pending - NOT_YET_EXPORTED)
-    checked = in_dashboard - pending
+    missing = set(name for name in in_dashboard - exported if name.startswith("nsfleet_"))
+    assert not missing, "panels read families the agent does not export: %s" % sorted(missing)
     instances = ["127.0.0.1:%d" % agent.port for agent in fleet]
     workdir = tmp_path / "prometheus"
     workdir.mkdir()
     with Prometheus(workdir, instances, rule_files=[ALERTS]) as prometheus:
-        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=checked)
+        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=in_dashboard)
         assert not gaps, "queries without data: %s" % gaps
-        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=checked, workload="churn")
+        gaps = wait_for_dashboard(prometheus.url, dashboard, instances, only_families=in_dashboard, workload="churn")
         assert not gaps, "queries without data for workload=churn: %s" % gaps
         # The chained variables offer what the panels need.
         assert label_values(prometheus.url, "job", "nsfleet_build_info") == ["nsfleet"]
@@ -82,4 +65,3 @@ def test_every_panel_query_returns_data_for_every_host(fleet, tmp_path):
         # Every alert rule evaluates against the real series without an error.
         rules = [rule for group in prometheus.api("/api/v1/rules")["groups"] for rule in group["rules"]]
         assert rules and all(rule["health"] in ("ok", "unknown") for rule in rules), rules
-    print("checked: %s; not exported yet: %s" % (sorted(checked), sorted(pending)))
