@@ -28,7 +28,8 @@ bench-packages:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: tests/requirements.txt agent/pyproject.toml
+# The agent is installed as a copy: reinstalled whenever one of its files changes.
+$(VENV)/.installed: tests/requirements.txt agent/pyproject.toml $(shell find agent/src -name '*.py')
 	$(PYTHON) -m venv $(VENV)
 	$(VPY) -m pip install --quiet --disable-pip-version-check -r tests/requirements.txt
 	$(VPY) -m pip install --quiet --disable-pip-version-check ./agent
