@@ -4,7 +4,7 @@ import os
 import subprocess
 
 import pytest
-from agent_process import AGENT, Agent
+from agent_process import Agent
 from dashboard_queries import any_of, families, label_values, load, queries, wait_for_dashboard
 from prometheus_server import Prometheus
 
