@@ -534,7 +534,9 @@ class _Validator:
 
     @staticmethod
     def limits(value, _spec):
-        from . import limits as limits_module  # only specs that may carry limits pay for it
+        if value is None or value == {}:
+            return {}  # most specs: no parsing module to import on the start path
+        from . import limits as limits_module  # only specs that carry limits pay for it
         from ..host.cgroups import Hierarchies
 
         limits = limits_module.validate_limits(value)
@@ -547,6 +549,8 @@ class _Validator:
 
     @staticmethod
     def cgroup_parent(value, _spec):
+        if value is None or value == "":
+            return None  # the default, without importing the parser
         from .limits import validate_cgroup_parent
         return validate_cgroup_parent(value)
 
