@@ -19,6 +19,7 @@ Trace (tools/bench_trace.py): the event-driven agent against polling and
 lsns -t pid -J, at 2,000 and 10,000 processes, and under a churn of forks.
 
 BENCH_ONLY=executor, agent, resources, batch or trace runs one part (agent includes resources).
+BENCH_BASELINE=REV adds the executor's start-up and memory against revision REV (tools/bench_baseline.py).
 """
 
 import json
@@ -374,6 +375,9 @@ def main():
             bench_resource_collector(workdir)
         if os.environ.get("BENCH_ONLY") in (None, "", "batch"):
             bench_batch(workdir)
+        if os.environ.get("BENCH_BASELINE"):  # a revision to compare the executor's start-up and memory with
+            import bench_baseline  # here, not at the top: it imports this module's helpers
+            bench_baseline.bench_baseline(os.environ["BENCH_BASELINE"], os.path.join(workdir, "baseline"))
         if os.environ.get("BENCH_ONLY") in (None, "", "trace"):
             import bench_trace  # here, not at the top: it imports this module's helpers
             bench_trace.main(workdir)
