@@ -26,24 +26,15 @@ import stat
 
 from ..host import handshake, libc, signals
 from ..host.descriptors import close_all_except
-from ..security import paths, userns
+from ..security import confine, paths, userns
 from . import command, init
-from .namespaces import CLONE_FLAGS, JOIN_ORDER
+from .namespaces import join_namespaces
 
 # siginfo's si_code for a signal the kernel made (a terminal's ^C): the command got it too.
 SI_KERNEL = 0x80
 _WAKE_SECONDS = 1.0
 # The first line the entering process reports once the command is forked and waits for the go.
 FORKED = "forked\n"
-# Not dumpable: processes of the workload may not ptrace it or open its /proc/PID/exe (the host's python).
-PR_SET_DUMPABLE = 4
-
-
-def join_namespaces(joins):
-    """Every namespace but the user one, mount last, with the host's privilege."""
-    for nstype in JOIN_ORDER:
-        if nstype in joins:
-            libc.setns(joins[nstype], CLONE_FLAGS[nstype])
 
 
 def enter_root(root_fd, cwd):
@@ -107,7 +98,7 @@ def enter_and_run(exec_spec, joins, root_fd, cgroup, stdio_fds, report_fd, go_fd
         # Only 0, 1 and 2 may reach the command: a caller's descriptor of a host directory is a way out.
         close_all_except(set(joins.values()) | {root_fd, report_fd, go_fd})
         libc.set_process_name("nsfleet-exec")
-        libc.prctl(PR_SET_DUMPABLE, 0)
+        confine.make_undumpable()  # the workload may not ptrace it or open its /proc/PID/exe (the host's python)
         if cgroup is not None:
             cgroup.add_process(0)  # under the workload's limits before anything can fork
         join_namespaces(joins)

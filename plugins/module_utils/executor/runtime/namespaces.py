@@ -31,6 +31,13 @@ PROC_NS_NAMES = dict((kind.name, kind.proc_name) for kind in NAMESPACE_KINDS)
 JOIN_ORDER = ("ipc", "uts", "net", "cgroup", "mount")
 
 
+def join_namespaces(joins):
+    """setns into every namespace of ``joins`` (type -> fd) but the user one, mount last, with the host's privilege."""
+    for nstype in JOIN_ORDER:
+        if nstype in joins:
+            libc.setns(joins[nstype], CLONE_FLAGS[nstype])
+
+
 class NamespacePlan:
     """What to do for each namespace type: unshare it, join a file, or keep the host's.
 
@@ -80,9 +87,7 @@ class NamespacePlan:
 
     def enter_others(self):
         """In the child: join shared namespaces, then unshare the private ones."""
-        for nstype in JOIN_ORDER:
-            if nstype in self.joins:
-                libc.setns(self.joins[nstype], CLONE_FLAGS[nstype])
+        join_namespaces(self.joins)
         flags = self.unshare_flags(("mount", "uts", "ipc", "net", "cgroup"))
         if flags:
             libc.unshare(flags)
