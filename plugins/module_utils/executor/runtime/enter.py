@@ -22,11 +22,10 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import os
-import stat
 
 from ..host import handshake, libc, signals
 from ..host.descriptors import close_all_except
-from ..security import confine, paths, userns
+from ..security import confine, userns
 from . import command, init
 from .namespaces import join_namespaces
 
@@ -38,26 +37,19 @@ FORKED = "forked\n"
 
 
 def enter_root(root_fd, cwd):
-    """chroot into the workload's root, then check ``cwd`` resolves to a directory inside it.
+    """chroot into the workload's root, then chdir to ``cwd`` resolved inside it.
 
     ``root_fd`` is the workload init's /proc/PID/root, opened by the caller:
     the root as the workload sees it, whatever it pivoted into.
     """
     os.fchdir(root_fd)
     os.chroot(".")
-    inside_root = paths.open_root("/")
     try:
-        cwd_fd = paths.open_in_root(inside_root, cwd)
+        confine.enter_working_directory(cwd)
+    except NotADirectoryError:
+        raise ValueError("cwd %s: not a directory" % cwd)
     except OSError as error:
         raise ValueError("cwd %s: %s" % (cwd, os.strerror(error.errno) if error.errno else error))
-    finally:
-        os.close(inside_root)
-    try:
-        if not stat.S_ISDIR(os.fstat(cwd_fd).st_mode):
-            raise ValueError("cwd %s: not a directory" % cwd)
-        os.fchdir(cwd_fd)
-    finally:
-        os.close(cwd_fd)
 
 
 def forward_until_exit(main_pid):
