@@ -163,6 +163,9 @@ SOURCES = (
 )
 
 if __name__ == "__main__":
+    # A one-shot command: no cycle collection in its start-up burst (host/collector.py).
+    import gc
+    gc.disable()
     cached = load()
     from nsfleet_executor.cli.main import main
     code = main(bundle_path=os.path.abspath(__file__), prune_caches=(lambda: prune(HERE)) if cached else None)

@@ -13,7 +13,7 @@ __metaclass__ = type
 
 import os
 
-from ..host import libc, signals, termination
+from ..host import collector, libc, signals, termination
 
 # Synchronous signals describe a fault in init itself; the rest can be forwarded.
 _NOT_FORWARDED = signals.SYNCHRONOUS | {signals.SIGKILL, signals.SIGSTOP, signals.SIGCHLD}
@@ -93,6 +93,7 @@ def run(spawn_command, is_namespace_init, exit_record_fd=None):
     if not is_namespace_init:
         libc.prctl(libc.PR_SET_CHILD_SUBREAPER, 1)
     main_pid = spawn_command()
+    collector.for_long_life()
     code = forward_and_reap(main_pid)
     if not is_namespace_init:
         # A real PID 1's exit kills its namespace; a subreaper's would let the

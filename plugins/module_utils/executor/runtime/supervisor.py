@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import time
 
-from ..host import cgroups, handshake, procfs, signals, termination
+from ..host import cgroups, collector, handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
 from ..security import confine
 from . import init, instance
@@ -212,6 +212,7 @@ class Supervisor:
                              started_at=now_iso(), finished_at=None)
         if on_started:
             on_started({"init_host_pid": identity.pid})
+        collector.for_long_life()  # waits as long as the workload runs
         code = self.wait_instance(identity, plan.owns_pid_namespace())
         oom_killed = False
         if cgroup is not None:
