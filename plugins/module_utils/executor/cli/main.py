@@ -163,7 +163,6 @@ def spec_from_run_args(args):
 
 
 def cmd_run(context, args):
-    from ..host import cgroups
     from ..runtime.joins import open_joined
     from ..spec.validate import validate
     from ..runtime.supervisor import NullRecorder, StateRecorder, Supervisor
@@ -181,14 +180,17 @@ def cmd_run(context, args):
     # One-shot without a name keeps no state, like unshare; a named run is visible to ls.
     keep_state = bool(args.get("name"))
     store = context.store
-    spec = validate(raw, store.exists)
+    spec = validate(raw, store.exists, store.filter_cache_dir)
     if keep_state:
         context.workloads().create(raw)
         recorder = StateRecorder(store, spec["name"])
     else:
         recorder = NullRecorder()
     # A one-shot run keeps no state, so a cgroup only when a limit needs one (and it goes with the run).
-    cgroup = cgroups.for_workload(spec, store.root) if keep_state or spec["limits"] else None
+    cgroup = None
+    if keep_state or spec["limits"]:
+        from ..host import cgroups
+        cgroup = cgroups.for_workload(spec, store.root)
     supervisor = Supervisor(spec, recorder, (0, 1, 2), lambda wanted: open_joined(store, wanted), detached=False,
                             cgroup=cgroup, filter_cache_dir=store.filter_cache_dir)
     failures = []
@@ -214,7 +216,7 @@ def cmd_create(context, args):
 def _validated(context, source):
     from ..spec.validate import spec_hash, validate
 
-    spec = validate(_read_spec(source), context.store.exists)
+    spec = validate(_read_spec(source), context.store.exists, context.store.filter_cache_dir)
     return {"spec": spec, "spec_hash": spec_hash(spec)}
 
 

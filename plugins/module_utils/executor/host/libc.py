@@ -57,17 +57,27 @@ _libc = None
 
 
 def _load():
+    """libc with every prototype set once: a start makes about a hundred of these calls."""
     global _libc
     if _libc is None:
         # The interpreter already links libc; find_library would fork ldconfig.
-        _libc = ctypes.CDLL(None, use_errno=True)
+        loaded = ctypes.CDLL(None, use_errno=True)
+        ulong = ctypes.c_ulong
+        loaded.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ulong, ctypes.c_char_p)
+        loaded.prctl.argtypes = (ctypes.c_int, ulong, ulong, ulong, ulong)
+        loaded.syscall.restype = ctypes.c_long
+        _libc = loaded
     return _libc
+
+
+def _fail(call, detail=""):
+    err = ctypes.get_errno()
+    raise OSError(err, "%s%s: %s" % (call, detail, os.strerror(err)))
 
 
 def _check(result, call, detail=""):
     if result == -1:
-        err = ctypes.get_errno()
-        raise OSError(err, "%s%s: %s" % (call, detail, os.strerror(err)))
+        _fail(call, detail)
     return result
 
 
@@ -84,13 +94,8 @@ def setns(fd, nstype):
 
 
 def mount(source, target, fstype, flags=0, data=None):
-    libc = _load()
-    libc.mount.argtypes = (ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p)
-    _check(
-        libc.mount(_path(source), _path(target), _path(fstype), flags, _path(data)),
-        "mount",
-        " %s on %s" % (source or fstype, target),
-    )
+    if _load().mount(_path(source), _path(target), _path(fstype), flags, _path(data)) == -1:
+        _fail("mount", " %s on %s" % (source or fstype, target))
 
 
 def sethostname(name):
@@ -107,15 +112,12 @@ def pivot_root(new_root, put_old):
     number = _SYS_PIVOT_ROOT.get(machine)
     if number is None:
         raise OSError(38, "pivot_root: unsupported machine %s" % machine)
-    libc = _load()
-    libc.syscall.restype = ctypes.c_long
-    _check(libc.syscall(ctypes.c_long(number), _path(new_root), _path(put_old)), "pivot_root")
+    _check(_load().syscall(ctypes.c_long(number), _path(new_root), _path(put_old)), "pivot_root")
 
 
 def prctl(option, arg2=0, arg3=0):
-    libc = _load()
-    libc.prctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-    _check(libc.prctl(option, arg2, arg3, 0, 0), "prctl", " %d" % option)
+    if _load().prctl(option, arg2, arg3, 0, 0) == -1:
+        _fail("prctl", " %d" % option)
 
 
 def capget(header, data):
@@ -137,9 +139,19 @@ def set_process_name(name):
             comm.write(name[:15])
     except PermissionError:
         # In a user namespace our /proc files belong to the host's root (we are not dumpable): ask the kernel.
-        libc = _load()
-        libc.prctl.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong)
-        _check(libc.prctl(PR_SET_NAME, name[:15].encode("utf-8"), 0, 0, 0), "prctl")
+        encoded = ctypes.create_string_buffer(name[:15].encode("utf-8"))
+        prctl(PR_SET_NAME, ctypes.addressof(encoded))
+
+
+# close_range(2), Linux 5.9+ (CLOSE_RANGE_CLOEXEC 5.11+): the same number on every architecture.
+_SYS_CLOSE_RANGE = 436
+CLOSE_RANGE_CLOEXEC = 0x4
+
+
+def close_range(first, last, flags=0):
+    """close_range(2); OSError(ENOSYS or EINVAL) where the kernel is older."""
+    _check(_load().syscall(ctypes.c_long(_SYS_CLOSE_RANGE), ctypes.c_uint(first), ctypes.c_uint(last),
+                           ctypes.c_uint(flags)), "close_range")
 
 
 # openat2(2), Linux 5.6+: the same number on every architecture.
@@ -154,8 +166,6 @@ class _OpenHow(ctypes.Structure):
 
 def openat2(dir_fd, path, flags, resolve):
     """openat2 with ``resolve`` flags; OSError(ENOSYS) where the kernel is older."""
-    libc = _load()
-    libc.syscall.restype = ctypes.c_long
     how = _OpenHow(flags, 0, resolve)
-    return _check(libc.syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), _path(path), ctypes.byref(how),
+    return _check(_load().syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), _path(path), ctypes.byref(how),
                                ctypes.c_size_t(ctypes.sizeof(how))), "openat2", " " + path)

@@ -230,7 +230,7 @@ class Apply:
             wanted = None
             if entry.raw is not None:
                 try:
-                    wanted = spec_module.validate(entry.raw, workload_exists)
+                    wanted = spec_module.validate(entry.raw, workload_exists, self.store.filter_cache_dir)
                 except SpecError as error:
                     plans.append(Plan(entry.name, current, error=str(error)))
                     continue

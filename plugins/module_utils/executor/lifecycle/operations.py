@@ -60,7 +60,7 @@ class Workloads:
 
     def create(self, raw, replace=False):
         """Record a workload's spec. Returns (workload object, changed)."""
-        spec = spec_module.validate(raw, self.store.exists)
+        spec = spec_module.validate(raw, self.store.exists, self.store.filter_cache_dir)
         name = spec["name"]
         with self.store.lock(name) as lock:
             current = observe.observe(self.store, name)

@@ -18,7 +18,6 @@ from ..host import handshake, libc
 from ..host.descriptors import close_all_except
 from ..host.identity import ProcessIdentity
 from ..security import confine
-from ..security.userns import PrivateUserNamespace
 from . import command, filesystem, init
 
 # Set-up (mounts, pivot_root) can block on a bad filesystem; never wait forever.
@@ -79,8 +78,7 @@ def launch(spec, plan, stdio_fds, exit_record_fd=None, cgroup=None, filter_cache
     deadline = time.monotonic() + SETUP_TIMEOUT_SECONDS
     read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
     try:
-        if spec["namespaces"]["user"] == "private":
-            plan.private_user = PrivateUserNamespace(spec, SETUP_TIMEOUT_SECONDS)  # plan.close() closes it
+        plan.prepare_user(spec, SETUP_TIMEOUT_SECONDS)  # plan.close() closes what it opens
         plan.prepare_pid()
         pid = os.fork()
     except BaseException:

@@ -12,7 +12,6 @@ import fcntl
 import os
 
 from ..host import libc
-from ..security import userns
 from ..spec.schema import NAMESPACE_KINDS
 
 CLONE_FLAGS = {
@@ -43,8 +42,8 @@ class NamespacePlan:
 
     ``joins`` maps a type to an open fd (opened by the supervisor, which has
     proven the owning process's identity); the fds are closed after use.
-    ``private_user``: the handshake of a private user namespace, set by the
-    launcher that will write its maps.
+    ``private_user``: the handshake of a private user namespace, made by
+    ``prepare_user`` for the launcher, which writes its maps.
     """
 
     def __init__(self, values, join_fds):
@@ -92,6 +91,18 @@ class NamespacePlan:
         if flags:
             libc.unshare(flags)
 
+    def prepare_user(self, spec, timeout):
+        """In the supervisor, before the fork: what ``enter_user`` will need.
+
+        The child enters the user namespace after pivot_root, when the
+        executor's files are out of reach: security.userns is imported here,
+        and only for a workload that has a user namespace of its own.
+        """
+        if "user" in self.joins or self.values.get("user") == "private":
+            from ..security import userns
+            if "user" not in self.joins:
+                self.private_user = userns.PrivateUserNamespace(spec, timeout)
+
     def enter_user(self):
         """In the child, last of its set-up: join or make the user namespace, then be its root.
 
@@ -99,6 +110,7 @@ class NamespacePlan:
         reach of the workload's root.
         """
         if "user" in self.joins:
+            from ..security import userns  # imported by prepare_user
             userns.join(self.joins["user"])
         elif self.private_user is not None:
             self.private_user.enter()

@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import time
 
-from ..host import cgroups, collector, handshake, procfs, signals, termination
+from ..host import collector, handshake, procfs, signals, termination
 from ..host.identity import ProcessIdentity
 from ..security import confine
 from . import init, instance
@@ -103,6 +103,7 @@ def run_detached(store, name, report):
     try:
         from .joins import open_joined
         from .log_writer import BoundedLog, LogCopier
+        from ..host import cgroups
         from ..host.libc import set_process_name
 
         set_process_name("nsfleet-sup")
@@ -165,6 +166,9 @@ class Supervisor:
     def make_cgroup(self):
         """The instance's cgroup, made and limited; None when the host offers none and no limit needs one."""
         limits = self.spec.get("limits") or {}
+        if self.cgroup is None and not limits:
+            return None  # a one-shot run without limits: host.cgroups is not even imported
+        from ..host import cgroups
         if self.cgroup is None:
             if limits:
                 raise cgroups.CgroupError("limits: this host mounts no cgroup hierarchy nsfleet can use")

@@ -25,9 +25,10 @@ __metaclass__ = type
 import os
 
 from ..host import libc
-from . import capabilities, filter_cache, lsm, paths, seccomp
+from . import capabilities, paths
 
 _programs = {}  # (seccomp value, capabilities) -> compiled BPF, per process
+_not_kept = {}  # the same keys -> the inputs of a program compiled here that no cache holds yet
 
 
 def capability_set(spec):
@@ -66,30 +67,45 @@ def _key(spec):
     return spec["seccomp"], capability_set(spec)
 
 
-def prepare(spec, cache_dir=None, isolated=False):
+def prepare(spec, cache_dir=None, isolated=False, keep=True):
     """Compile what ``confine`` will load, or take it from ``cache_dir``; SeccompError says why it cannot.
 
     ``isolated``: compile in a child process, so a long-lived supervisor never carries libseccomp.
+    ``keep``: write a program compiled here to ``cache_dir``. Validation passes False: it writes
+    nothing, and the start that follows it in the same process keeps what it compiled.
+
+    It also imports the modules ``confine`` needs for this spec, and only those:
+    the child runs ``confine`` after pivot_root, where nothing can be imported.
     """
+    if _labelled(spec):
+        from . import lsm  # noqa: F401 - for confine
     key = _key(spec)
-    if spec["seccomp"] == "unconfined" or key in _programs:
+    if spec["seccomp"] == "unconfined":
         return
-    try:
-        source = _profile_source(spec["seccomp"])
-        inputs = b"\n".join((source, ",".join(sorted(key[1])).encode(), os.uname().machine.encode(),
-                             os.uname().release.encode()))
-        program = filter_cache.read(cache_dir, inputs) if cache_dir else None
-        if program is None:
-            compile_now = _compile_in_child if isolated else _compile
-            program = compile_now(spec["seccomp"], source, key[1])
-            if cache_dir:
-                filter_cache.write(cache_dir, inputs, program)
-    except (OSError, ValueError) as error:
-        raise seccomp.SeccompError("seccomp profile %s: %s" % (spec["seccomp"], error))
-    _programs[key] = program
+    from . import filter_cache, seccomp
+    if key not in _programs:
+        try:
+            source = _profile_source(spec["seccomp"])
+            inputs = b"\n".join((source, ",".join(sorted(key[1])).encode(), os.uname().machine.encode(),
+                                 os.uname().release.encode(), seccomp.PROGRAM_LAYOUT))
+            program = filter_cache.read(cache_dir, inputs) if cache_dir else None
+            if program is None:
+                compile_now = _compile_in_child if isolated else _compile
+                program = compile_now(spec["seccomp"], source, key[1])
+                _not_kept[key] = inputs
+        except (OSError, ValueError) as error:
+            raise seccomp.SeccompError("seccomp profile %s: %s" % (spec["seccomp"], error))
+        _programs[key] = program
+    if keep and cache_dir and key in _not_kept:
+        filter_cache.write(cache_dir, _not_kept.pop(key), _programs[key])
+
+
+def _labelled(spec):
+    return bool(spec.get("apparmor_profile") or spec.get("selinux_label"))  # validation passes a partial spec
 
 
 def _compile(value, source, allowed):
+    from . import seccomp
     return seccomp.compile_profile(_parse_profile(value, source), allowed)
 
 
@@ -122,6 +138,7 @@ def _compile_in_child(value, source, allowed):
         os.waitpid(pid, 0)
     answer = b"".join(chunks)
     if answer[:1] != b"P" or len(answer) == 1:
+        from . import seccomp
         raise seccomp.SeccompError(answer[1:].decode("utf-8", "replace") or "the filter compiler died")
     return answer[1:]
 
@@ -134,10 +151,14 @@ def confine(spec):
         program = _programs.get(key)
         if program is None:
             raise RuntimeError("seccomp: the filter was not prepared before entering the workload")
+    if program is not None:
+        from . import seccomp  # imported by prepare, as what follows
     close_on_exec_past_stderr()
     if program is not None and not spec["no_new_privileges"]:
         seccomp.load(program)  # the profile must allow what follows (setuid, capset, prctl, execve)
-    lsm.apply(spec["apparmor_profile"], spec["selinux_label"])
+    if _labelled(spec):
+        from . import lsm
+        lsm.apply(spec["apparmor_profile"], spec["selinux_label"])
     allowed = key[1]
     capabilities.drop_bounding(allowed)
     become_user(spec["user"])
@@ -150,6 +171,11 @@ def confine(spec):
 
 
 def close_on_exec_past_stderr():
+    try:
+        libc.close_range(3, 0xFFFFFFFF, libc.CLOSE_RANGE_CLOEXEC)
+        return
+    except OSError:
+        pass  # a kernel before 5.11: one descriptor at a time
     for entry in os.listdir("/proc/self/fd"):
         fd = int(entry)
         if fd > 2:

@@ -39,6 +39,13 @@ _OPERATORS = {"SCMP_CMP_NE": 1, "SCMP_CMP_LT": 2, "SCMP_CMP_LE": 3, "SCMP_CMP_EQ
               "SCMP_CMP_GT": 6, "SCMP_CMP_MASKED_EQ": 7}
 EPERM = 1
 _NR_SCMP_ERROR = -1
+# seccomp_attr_set(SCMP_FLTATR_CTL_OPTIMIZE, 2), libseccomp 2.5+: syscalls in a binary tree, not a list.
+# The kernel then loads the program in half the time (it runs every syscall number through it once, to
+# cache which ones are always allowed), and each filtered syscall takes a few jumps, not hundreds.
+_ATTR_CTL_OPTIMIZE = 8
+_OPTIMIZE_BINARY_TREE = 2
+# Part of a cached program's inputs: programs compiled before the tree are compiled again.
+PROGRAM_LAYOUT = b"binary-tree"
 # Docker's names for the machine an entry's includes/excludes "arches" match.
 _DOCKER_ARCH = {"x86_64": "amd64", "aarch64": "arm64", "armv7l": "arm", "ppc64le": "ppc64le", "s390x": "s390x",
                 "riscv64": "riscv64", "i686": "386", "mips64": "mips64"}
@@ -80,6 +87,7 @@ def library():
         loaded.seccomp_rule_add_array.argtypes = (ctypes.c_void_p, ctypes.c_uint32, ctypes.c_int, ctypes.c_uint,
                                                   ctypes.POINTER(_ArgCompare))
         loaded.seccomp_export_bpf.argtypes = (ctypes.c_void_p, ctypes.c_int)
+        loaded.seccomp_attr_set.argtypes = (ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32)
         _library = loaded
     return _library
 
@@ -156,6 +164,8 @@ def compile_profile(profile, capabilities):
     if not context:
         raise SeccompError("seccomp_init refused the default action")
     try:
+        # An older libseccomp refuses the attribute and builds the list: the same filter, slower.
+        lib.seccomp_attr_set(context, _ATTR_CTL_OPTIMIZE, _OPTIMIZE_BINARY_TREE)
         for arch_name in _architectures(profile, machine):
             token = lib.seccomp_arch_resolve_name(arch_name.replace("SCMP_ARCH_", "").lower().encode())
             if token == 0:

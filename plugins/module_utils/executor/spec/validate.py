@@ -3,9 +3,10 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Workload spec: validation, normalisation and the spec hash.
 
-``validate(raw, store)`` returns the normalised spec or raises ``SpecError``
-naming the parameter. It only reads the host; it never creates anything, so
-it serves check mode as well as create.
+``validate(raw, workload_exists, filter_cache_dir)`` returns the normalised
+spec or raises ``SpecError`` naming the parameter. It only reads the host; it
+never creates anything but a compiled seccomp filter in its cache, so it
+serves check mode as well as create.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -149,9 +150,10 @@ def spec_hash(spec):
 
 
 class _Validator:
-    def __init__(self, raw, workload_exists):
+    def __init__(self, raw, workload_exists, filter_cache_dir):
         self.raw = raw
         self.workload_exists = workload_exists
+        self.filter_cache_dir = filter_cache_dir
 
     def run(self):
         raw = self.raw
@@ -241,9 +243,7 @@ class _Validator:
     def no_new_privileges(value, _spec):
         return _Validator.boolean("no_new_privileges", value)
 
-    @staticmethod
-    def seccomp(value, spec):
-        from ..security import confine, seccomp
+    def seccomp(self, value, spec):
         if not isinstance(value, str) or not value:
             raise SpecError("seccomp", "must be default, unconfined or the absolute path of a JSON profile")
         if value not in SECCOMP_BUILTIN:
@@ -252,32 +252,34 @@ class _Validator:
             value = os.path.normpath(value)
             if not os.path.isfile(value):
                 raise SpecError("seccomp", "profile %s does not exist" % value)
+        if value == "unconfined":
+            return value
+        from ..security import confine, seccomp
         try:
-            if value == "default":
-                seccomp.library()  # compiled at start; here only whether the host can
-            elif value != "unconfined":
-                confine.prepare(dict(spec, seccomp=value))
+            # The filter is compiled now (in a child, as at start) or found in the cache: a host without
+            # libseccomp, or a profile it cannot compile, is refused before anything is made.
+            confine.prepare(dict(spec, seccomp=value), self.filter_cache_dir, isolated=True, keep=False)
         except seccomp.SeccompError as error:
             raise SpecError("seccomp", str(error))
         return value
 
     @staticmethod
     def apparmor_profile(value, _spec):
-        from ..security import lsm
-        return _Validator._lsm_label("apparmor_profile", value, lsm.apparmor_problem)
+        return _Validator._lsm_label("apparmor_profile", value, "apparmor_problem")
 
     @staticmethod
     def selinux_label(value, _spec):
-        from ..security import lsm
-        return _Validator._lsm_label("selinux_label", value, lsm.selinux_problem)
+        return _Validator._lsm_label("selinux_label", value, "selinux_problem")
 
     @staticmethod
     def _lsm_label(param, value, problem_of):
+        """``problem_of``: the security.lsm function that checks the host, imported only for a label."""
         if value is None or value == "":
             return None
         if not isinstance(value, str) or "\n" in value:
             raise SpecError(param, "must be one line of text, got %r" % (value,))
-        problem = problem_of(value)
+        from ..security import lsm
+        problem = getattr(lsm, problem_of)(value)
         if problem:
             raise SpecError(param, problem)
         return value
@@ -743,6 +745,9 @@ def _json_text(value):
     return json.dumps(value)
 
 
-def validate(raw, workload_exists):
-    """Normalise ``raw`` into a spec; ``workload_exists(name)`` answers for workload:<name>."""
-    return _Validator(raw, workload_exists).run()
+def validate(raw, workload_exists, filter_cache_dir=None):
+    """Normalise ``raw`` into a spec; ``workload_exists(name)`` answers for workload:<name>.
+
+    ``filter_cache_dir``: where compiled seccomp filters are kept (the store's).
+    """
+    return _Validator(raw, workload_exists, filter_cache_dir).run()
