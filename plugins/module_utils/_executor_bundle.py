@@ -48,6 +48,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 CACHE_PREFIX = ".nsfleet-"
 OWN_CACHE = CACHE_PREFIX + DIGEST[:16]
 IN_USE = ".in-use"  # in each cache: flocked shared by every process importing from it
+# In each cache: the package compiled by an interpreter, one file per bytecode version.
+ARCHIVE = "modules.%%s.bin" %% sys.implementation.cache_tag
+# What importlib.machinery.ModuleSpec is, without importing importlib (half a millisecond).
+ModuleSpec = type(sys.__spec__)
 
 
 def unpack(target):
@@ -123,6 +127,90 @@ def prune(directory):
         shutil.rmtree(doomed, ignore_errors=True)
 
 
+class Archive:
+    """A meta path finder for the package compiled into one file.
+
+    A one-shot command imports some 35 modules. Through the path finder each
+    costs a search, stat calls and a read of its own .pyc: a millisecond and
+    more in all. Here the index is read once, and each module is one pread.
+    Nothing is held open or in memory, so long-lived processes pay nothing
+    for it. Each module's __file__ is its unpacked source, for tracebacks.
+    """
+
+    def __init__(self, path):
+        import marshal
+        self.path = path
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            size = int.from_bytes(os.pread(fd, 8, 0), "little")
+            # {module: (offset, length, is package, source path)}
+            self.index = marshal.loads(os.pread(fd, size, 8))
+        finally:
+            os.close(fd)
+        self.start = 8 + size
+
+    @staticmethod
+    def write(cache, path):
+        """Compile every module of ``cache`` into the archive at ``path``, atomically."""
+        import marshal
+        index, codes = {}, []
+        offset = 0
+        for directory, subdirectories, files in os.walk(os.path.join(cache, "nsfleet_executor")):
+            subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
+            for file_name in sorted(files):
+                if not file_name.endswith(".py"):
+                    continue
+                source_path = os.path.join(directory, file_name)
+                module = os.path.relpath(source_path[:-3], cache).replace(os.sep, ".")
+                is_package = file_name == "__init__.py"
+                if is_package:
+                    module = module[:-len(".__init__")]
+                with open(source_path, "rb") as source:
+                    code = marshal.dumps(compile(source.read(), source_path, "exec", dont_inherit=True))
+                index[module] = (offset, len(code), is_package, source_path)
+                codes.append(code)
+                offset += len(code)
+        header = marshal.dumps(index)
+        temp = "%%s.%%d.tmp" %% (path, os.getpid())
+        with open(temp, "wb") as archive:
+            archive.write(len(header).to_bytes(8, "little") + header + b"".join(codes))
+        os.rename(temp, path)
+
+    def find_spec(self, name, path=None, target=None):
+        entry = self.index.get(name)
+        if entry is None:
+            return None
+        spec = ModuleSpec(name, self, origin=entry[3], is_package=entry[2])
+        spec.has_location = True
+        if entry[2]:
+            spec.submodule_search_locations = [os.path.dirname(entry[3])]
+        return spec
+
+    def create_module(self, spec):
+        return None  # the default module
+
+    def exec_module(self, module):
+        import marshal
+        offset, length = self.index[module.__spec__.name][:2]
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            code = os.pread(fd, length, self.start + offset)
+        finally:
+            os.close(fd)
+        exec(marshal.loads(code), module.__dict__)
+
+
+def use_archive(cache):
+    """Import the package through its Archive, written on the first run; plain imports if it cannot be."""
+    path = os.path.join(cache, ARCHIVE)
+    try:
+        if not os.path.exists(path):
+            Archive.write(cache, path)
+        sys.meta_path.insert(0, Archive(path))
+    except (OSError, ValueError, EOFError, TypeError):
+        pass  # a read-only cache, or an archive cut short: the .py files are there
+
+
 def load():
     """Import from this version's cache, unpacking it first if needed; returns whether pruning is possible."""
     cache = os.path.join(HERE, OWN_CACHE)
@@ -133,6 +221,7 @@ def load():
                 unpack(cache)
             if hold(cache):
                 sys.path.insert(0, cache)
+                use_archive(cache)
                 if unpacked:
                     prune(HERE)  # a new version arrived: drop the old ones nobody uses
                 return True
