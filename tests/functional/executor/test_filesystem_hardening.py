@@ -16,6 +16,8 @@ PROBE = "; ".join([
     "echo keys:$(cat /proc/keys | wc -c)",
     "(mknod /tmp/nsfleet-blk b 7 0 && head -c 1 /tmp/nsfleet-blk >/dev/null) 2>/dev/null && echo blk:open || echo blk:denied",
     "rm -f /tmp/nsfleet-blk",
+    # The flags of the top /proc mount: the workload's own, never those of the host's /proc it covers.
+    "echo proc:$(awk '$5 == \"/proc\" {flags = $6} END {print flags}' /proc/self/mountinfo)",
 ])
 
 
@@ -28,6 +30,7 @@ def _probe(nsfleet, *options):
 def test_defaults_are_runcs(nsfleet, busybox_rootfs, with_rootfs):
     dev, found = _probe(nsfleet, *(("--rootfs", busybox_rootfs) if with_rootfs else ()))
     assert dev == MINIMAL_DEV
+    assert {"nosuid", "nodev", "noexec"} <= set(found.pop("proc").split(","))
     assert found == {"core_pattern": "ro", "sysrq": "ro", "sys": "ro", "timer_list": "0", "keys": "0",
                      "blk": "denied"}
 

@@ -165,27 +165,28 @@ def mount_proc(root):
     root.mount_on("/proc", "proc", "proc", libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
 
 
-def mount_sys_readonly(root, rootfs):
-    """/sys read-only: a fresh sysfs in a rootfs; without one, the host's, remounted read-only here."""
-    if rootfs:
-        root.mount_on("/sys", "sysfs", "sysfs", libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
-        return
-    _remount_each(root, "/sys", libc.MS_RDONLY)
+def mount_fresh_sys(root):
+    """In a rootfs, a sysfs of its own, read-only. (Without one, ``protect_mounts`` makes the host's read-only.)"""
+    root.mount_on("/sys", "sysfs", "sysfs", libc.MS_RDONLY | libc.MS_NOSUID | libc.MS_NODEV | libc.MS_NOEXEC)
 
 
 def _under(path, top):
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
-def _remount_each(root, top, added_flags, skip=None):
-    """Add flags to every mount at or below ``top`` (a path inside the root), keeping the flags each has."""
-    top_on_host = os.path.join(root.path, top.lstrip("/")).rstrip("/") or "/"
-    for mount_point, options in procfs.mount_points():
-        if not _under(mount_point, top_on_host):
+def _remount_each(root, added_flags_of):
+    """Add ``added_flags_of(path inside the root)`` to every mount inside the root, keeping the flags each has.
+
+    One read of the mount table and at most one remount per mount, however many rules add flags to it.
+    A remount reaches only the top mount of a path, so the flags kept are the top one's: a mount
+    covered by another (the host's /proc under the workload's) must not lend the top one its flags.
+    """
+    top_options = dict(procfs.mount_points())  # in mount order: each path's last entry is its top mount
+    for mount_point, options in top_options.items():
+        if not _under(mount_point, root.path):
             continue
         inside = "/" + os.path.relpath(mount_point, root.path).lstrip(".")
-        if skip and _under(inside, skip):
-            continue
+        added_flags = added_flags_of(inside)
         kept = 0
         for option in options:
             kept |= _KEPT_FLAGS.get(option, 0)
@@ -197,13 +198,24 @@ def _remount_each(root, top, added_flags, skip=None):
             continue  # covered by another mount, or a mount the kernel keeps as it is
 
 
-def refuse_device_nodes(root):
-    """Device nodes work only in the workload's own /dev: every other mount is nodev.
+def protect_mounts(root, host_sys, refuse_devices):
+    """The last pass over the mounts: ``host_sys`` read-only, and ``refuse_devices``: nodev but in /dev.
 
-    A root command keeps CAP_MKNOD, as in Docker; where Docker's device cgroup
+    Without a rootfs /sys is the host's, with every mount below it: all become
+    read-only here. Device nodes work only in the workload's own /dev: a root
+    command keeps CAP_MKNOD, as in Docker, and where Docker's device cgroup
     stops a node it made from being opened, nodev does here.
     """
-    _remount_each(root, "/", libc.MS_NODEV, skip="/dev")
+    def added_flags_of(inside):
+        flags = 0
+        if host_sys and _under(inside, "/sys"):
+            flags |= libc.MS_RDONLY
+        if refuse_devices and not _under(inside, "/dev"):
+            flags |= libc.MS_NODEV
+        return flags
+
+    if host_sys or refuse_devices:
+        _remount_each(root, added_flags_of)
 
 
 def mask_and_protect(root, null_fd):
@@ -254,11 +266,11 @@ def build(spec):
         for mount in spec["mounts"]:
             apply_mount(root, mount)
         mount_proc(root)
-        mount_sys_readonly(root, rootfs)
+        if rootfs:
+            mount_fresh_sys(root)
         if "null" in host_devices.fds:
             mask_and_protect(root, host_devices.fds["null"])
-        if not spec["host_dev"]:
-            refuse_device_nodes(root)
+        protect_mounts(root, host_sys=not rootfs, refuse_devices=not spec["host_dev"])
         if spec["readonly_rootfs"]:
             root.remount("/", libc.MS_RDONLY)
     finally:
