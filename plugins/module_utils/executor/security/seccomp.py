@@ -21,6 +21,7 @@ __metaclass__ = type
 
 import ctypes
 import os
+import struct
 
 from ..host import libc
 
@@ -55,21 +56,13 @@ class SeccompError(RuntimeError):
     """A profile that cannot be compiled, or a host that cannot compile one; the message says why."""
 
 
-class _ArgCompare(ctypes.Structure):
-    _fields_ = (("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
-                ("datum_b", ctypes.c_uint64))
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = (("len", ctypes.c_ushort), ("filter", ctypes.c_void_p))
-
-
 _library = None
+_ArgCompare = None  # struct scmp_arg_cmp, made with the library: only a compile needs it
 
 
 def library():
     """libseccomp, loaded once; SeccompError naming what to install where it is missing."""
-    global _library
+    global _library, _ArgCompare
     if _library is None:
         try:
             loaded = ctypes.CDLL(LIBRARY, use_errno=True)
@@ -77,6 +70,11 @@ def library():
             raise SeccompError("this host has no %s to build the filter with: install libseccomp (Debian: "
                                "libseccomp2, RHEL: libseccomp), or set seccomp: unconfined to run without a "
                                "filter" % LIBRARY)
+        class ArgCompare(ctypes.Structure):
+            _fields_ = (("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
+                        ("datum_b", ctypes.c_uint64))
+
+        _ArgCompare = ArgCompare
         loaded.seccomp_init.restype = ctypes.c_void_p
         loaded.seccomp_init.argtypes = (ctypes.c_uint32,)
         loaded.seccomp_release.argtypes = (ctypes.c_void_p,)
@@ -222,5 +220,6 @@ def _export(lib, context):
 def load(program):
     """Install a compiled program on this thread (and what it execs). Needs no_new_privileges or CAP_SYS_ADMIN."""
     buffer = ctypes.create_string_buffer(program, len(program))
-    fprog = _SockFprog(len(program) // 8, ctypes.addressof(buffer))
+    # struct sock_fprog {unsigned short len; struct sock_filter *filter;}, natively aligned.
+    fprog = ctypes.create_string_buffer(struct.pack("@HP", len(program) // 8, ctypes.addressof(buffer)))
     libc.prctl(libc.PR_SET_SECCOMP, libc.SECCOMP_MODE_FILTER, ctypes.addressof(fprog))
