@@ -42,6 +42,8 @@ def should_restart(policy, exit_code):
 class NullRecorder:
     """State recorder for one-shot runs that keep no state."""
 
+    keeps_state = False  # so nothing is read from /proc only to be recorded
+
     def record(self, **changes):
         return changes
 
@@ -50,6 +52,8 @@ class NullRecorder:
 
 
 class StateRecorder:
+    keeps_state = True
+
     def __init__(self, store, name):
         self.store = store
         self.name = name
@@ -147,7 +151,8 @@ class Supervisor:
         init.block_signals()
         confine.make_undumpable()
         backoff = BACKOFF_FIRST_SECONDS
-        self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
+        if self.recorder.keeps_state:
+            self.recorder.record(supervisor=ProcessIdentity.of(os.getpid()).to_record(), restart_count=restart_count)
         while True:
             started_at = time.monotonic()
             code, failure = self.run_instance(on_started)
@@ -210,8 +215,9 @@ class Supervisor:
             if on_started:
                 on_started({"error": failure})
             return None, failure
+        namespaces = procfs.namespace_ids(identity.pid) if self.recorder.keeps_state else {}
         self.recorder.record(status="running", init=identity.to_record(), exit_code=None, error=None,
-                             namespaces=procfs.namespace_ids(identity.pid), oom_killed=False,
+                             namespaces=namespaces, oom_killed=False,
                              cgroup=cgroup.record() if cgroup is not None else None,
                              started_at=now_iso(), finished_at=None)
         if on_started:

@@ -16,7 +16,7 @@ __metaclass__ = type
 import os
 import stat
 
-from ..host import signals, users
+from ..host import signals
 from .schema import (DEFAULT_ID_MAP, FIELDS, ID_MAP_OPTIONS, KNOWN_KEYS, MOUNT_FLAG_OPTIONS, MOUNT_NEUTRAL_OPTIONS, MOUNT_TYPES,
                      NAMESPACES, RESTART_POLICIES, SECCOMP_BUILTIN, SPEC_VERSION, TMPFS_DATA_OPTIONS, copy_default,
                      hashed_view)
@@ -449,6 +449,7 @@ class _Validator:
             if not all(isinstance(resolved[key], int) and not isinstance(resolved[key], bool) for key in user):
                 raise SpecError("user", "uid and gid must be numbers, got %r" % (user,))
         else:
+            from ..host import users  # only a spec with a user needs the passwd lookups
             try:
                 resolved = users.resolve(str(user), spec["rootfs"])
             except LookupError as error:
