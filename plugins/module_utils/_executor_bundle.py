@@ -128,7 +128,7 @@ def prune(directory):
 
 
 class Archive:
-    """A meta path finder for the package compiled into one file.
+    """A meta path finder for the package compiled into one file (written by nsfleet_archive.py).
 
     A one-shot command imports some 35 modules. Through the path finder each
     costs a search, stat calls and a read of its own .pyc: a millisecond and
@@ -148,33 +148,6 @@ class Archive:
         finally:
             os.close(fd)
         self.start = 8 + size
-
-    @staticmethod
-    def write(cache, path):
-        """Compile every module of ``cache`` into the archive at ``path``, atomically."""
-        import marshal
-        index, codes = {}, []
-        offset = 0
-        for directory, subdirectories, files in os.walk(os.path.join(cache, "nsfleet_executor")):
-            subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
-            for file_name in sorted(files):
-                if not file_name.endswith(".py"):
-                    continue
-                source_path = os.path.join(directory, file_name)
-                module = os.path.relpath(source_path[:-3], cache).replace(os.sep, ".")
-                is_package = file_name == "__init__.py"
-                if is_package:
-                    module = module[:-len(".__init__")]
-                with open(source_path, "rb") as source:
-                    code = marshal.dumps(compile(source.read(), source_path, "exec", dont_inherit=True))
-                index[module] = (offset, len(code), is_package, source_path)
-                codes.append(code)
-                offset += len(code)
-        header = marshal.dumps(index)
-        temp = "%%s.%%d.tmp" %% (path, os.getpid())
-        with open(temp, "wb") as archive:
-            archive.write(len(header).to_bytes(8, "little") + header + b"".join(codes))
-        os.rename(temp, path)
 
     def find_spec(self, name, path=None, target=None):
         entry = self.index.get(name)
@@ -205,10 +178,11 @@ def use_archive(cache):
     path = os.path.join(cache, ARCHIVE)
     try:
         if not os.path.exists(path):
-            Archive.write(cache, path)
+            # Once per version and interpreter: the writer is compiled only then.
+            __import__("nsfleet_archive").write(cache, path)
         sys.meta_path.insert(0, Archive(path))
-    except (OSError, ValueError, EOFError, TypeError):
-        pass  # a read-only cache, or an archive cut short: the .py files are there
+    except Exception:  # noqa: B902 - a read-only cache, an archive cut short: the .py files are there
+        pass
 
 
 def load():
@@ -266,9 +240,68 @@ if __name__ == "__main__":
 '''
 
 
+# Unpacked beside the package: what runs once per version is compiled once, not parsed by every run.
+_ARCHIVE_WRITER = '''"""Writes the Archive the nsfleet script imports the package through."""
+
+import ast
+import marshal
+import os
+
+PACKAGE = "nsfleet_executor"
+
+
+def _without_docstrings(tree):
+    """The module with its docstrings gone (each start unmarshals what is left); asserts and all else stay."""
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) \\
+                    and isinstance(first.value.value, str):
+                if len(node.body) > 1 or isinstance(node, ast.Module):
+                    del node.body[0]  # a module's __future__ imports must come first
+                else:
+                    node.body[0] = ast.copy_location(ast.Pass(), first)
+    return tree
+
+
+def write(cache, path):
+    """Compile every module of ``cache``'s package into the archive at ``path``, atomically.
+
+    The file: 8 bytes of index length, the index (marshal) {module: (offset,
+    length, is package, source path)}, then each module's code (marshal),
+    compiled without docstrings: nothing reads them, and they were a third of
+    what a start unmarshals.
+    """
+    index, codes = {}, []
+    offset = 0
+    for directory, subdirectories, files in os.walk(os.path.join(cache, PACKAGE)):
+        subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
+        for file_name in sorted(files):
+            if not file_name.endswith(".py"):
+                continue
+            source_path = os.path.join(directory, file_name)
+            module = os.path.relpath(source_path[:-3], cache).replace(os.sep, ".")
+            is_package = file_name == "__init__.py"
+            if is_package:
+                module = module[:-len(".__init__")]
+            with open(source_path, "rb") as source:
+                tree = _without_docstrings(ast.parse(source.read(), source_path))
+            code = marshal.dumps(compile(tree, source_path, "exec", dont_inherit=True))
+            index[module] = (offset, len(code), is_package, source_path)
+            codes.append(code)
+            offset += len(code)
+    header = marshal.dumps(index)
+    temp = "%s.%d.tmp" % (path, os.getpid())
+    with open(temp, "wb") as archive:
+        archive.write(len(header).to_bytes(8, "little") + header + b"".join(codes))
+    os.rename(temp, path)
+'''
+
+
 def build(package_sources, interpreter=DEFAULT_INTERPRETER):
     """The bundle's bytes; ``package_sources``: {path inside the package: text}, e.g. ``cli/main.py``."""
     sources = dict(("%s/%s" % (PACKAGE, path), text) for path, text in package_sources.items())
+    sources["nsfleet_archive.py"] = _ARCHIVE_WRITER
     sources_digest = hashlib.sha256()
     for path in sorted(sources):
         sources_digest.update(path.encode("utf-8") + b"\0" + sources[path].encode("utf-8") + b"\0")
