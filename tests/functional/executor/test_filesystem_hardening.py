@@ -1,9 +1,13 @@
 """What a workload's filesystem lets it do, as runc would: /dev, /proc, /sys, device nodes, read-only root."""
 
+import errno
 import os
 import shutil
 
 import pytest
+
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.host import libc, procfs
+from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.runtime import filesystem
 
 MINIMAL_DEV = {"null", "zero", "full", "random", "urandom", "tty", "pts", "shm", "fd", "stdin", "stdout", "stderr",
                "ptmx"}
@@ -98,3 +102,35 @@ def test_bad_filesystem_options_are_refused_before_anything_is_made(nsfleet, arg
     result = nsfleet("run", "--name", "refused", *args, "--", "/bin/true", check=False)
     assert result.returncode == 2 and param in result.stderr, result.stderr
     assert not os.path.exists(os.path.join(nsfleet.state_dir, "var", "lib", "nsfleet", "refused"))
+
+
+@pytest.mark.parametrize("kernel_has_mount_setattr", [True, False], ids=["mount_setattr", "one-by-one"])
+def test_every_mount_under_the_hosts_sys_ends_read_only_and_nodev(monkeypatch, kernel_has_mount_setattr):
+    """Without a rootfs /sys is the host's, with its own mounts below it (cgroups, security...): all of them."""
+    if kernel_has_mount_setattr:
+        monkeypatch.setattr(filesystem, "_remount_each", lambda *_args: None)  # the one call does it all
+    else:
+        def before_linux_5_12(*_args, **_kwargs):
+            raise OSError(errno.ENOSYS, "mount_setattr")
+        monkeypatch.setattr(libc, "mount_setattr", before_linux_5_12)
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(read_fd)
+            libc.unshare(libc.CLONE_NEWNS)
+            filesystem.make_propagation_private()
+            root = filesystem._Root("/", may_create=False)
+            filesystem.protect_mounts(root, host_sys=True, refuse_devices=True)
+            found = ["%s %s" % (point, ",".join(options)) for point, options in dict(procfs.mount_points()).items()
+                     if point == "/sys" or point.startswith("/sys/")]
+            os.write(write_fd, "\n".join(found).encode())
+        finally:
+            os._exit(0)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as answer:
+        found = answer.read().splitlines()
+    os.waitpid(pid, 0)
+    assert len(found) > 1, found  # /sys and at least one mount below it
+    for line in found:
+        assert {"ro", "nodev"} <= set(line.split()[1].split(",")), line

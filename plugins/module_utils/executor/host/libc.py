@@ -13,6 +13,7 @@ __metaclass__ = type
 
 import ctypes
 import os
+import struct
 
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
@@ -152,6 +153,25 @@ def close_range(first, last, flags=0):
     """close_range(2); OSError(ENOSYS or EINVAL) where the kernel is older."""
     _check(_load().syscall(ctypes.c_long(_SYS_CLOSE_RANGE), ctypes.c_uint(first), ctypes.c_uint(last),
                            ctypes.c_uint(flags)), "close_range")
+
+
+# mount_setattr(2), Linux 5.12+: the same number on every architecture.
+_SYS_MOUNT_SETATTR = 442
+AT_EMPTY_PATH = 0x1000
+AT_RECURSIVE = 0x8000
+MOUNT_ATTR_RDONLY = 0x1
+MOUNT_ATTR_NODEV = 0x4
+
+
+def mount_setattr(fd, attr_set, recursive=True):
+    """Add ``attr_set`` (MOUNT_ATTR_*) to the mount ``fd`` is open on and, ``recursive``, to every mount below it.
+
+    All or nothing; OSError(ENOSYS) where the kernel is older.
+    """
+    attr = ctypes.create_string_buffer(struct.pack("=4Q", attr_set, 0, 0, 0))  # struct mount_attr
+    flags = AT_EMPTY_PATH | (AT_RECURSIVE if recursive else 0)
+    _check(_load().syscall(ctypes.c_long(_SYS_MOUNT_SETATTR), ctypes.c_int(fd), b"", ctypes.c_uint(flags), attr,
+                           ctypes.c_size_t(32)), "mount_setattr")
 
 
 # openat2(2), Linux 5.6+: the same number on every architecture.
