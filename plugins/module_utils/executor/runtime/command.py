@@ -14,6 +14,8 @@ from ..security import confine
 from ..spec.validate import DEFAULT_PATH
 from . import init
 
+GO = b"g"
+
 
 def environment(spec):
     """A clean environment, as a container runtime gives: PATH, HOME, HOSTNAME, then the spec's."""
@@ -24,12 +26,20 @@ def environment(spec):
     return env
 
 
-def exec_command(spec, error_fd):
-    """exec the command; on failure write why to ``error_fd`` and exit 126/127 like a shell."""
+def exec_command(spec, error_fd, go_fd=None):
+    """exec the command; on failure write why to ``error_fd`` and exit 126/127 like a shell.
+
+    ``go_fd``: started before its filesystem is finished (``spawn_early``), the
+    command drops its privileges, then waits for init's word on ``go_fd``.
+    EOF in its place: set-up failed, and init says why.
+    """
     try:
         init.reset_signals()
         env = environment(spec)
-        confine.confine(spec)
+        confine.drop_privileges(spec)
+        if go_fd is not None and os.read(go_fd, 1) != GO:
+            os._exit(127)
+        confine.seal(spec)
         os.execvpe(spec["command"][0], spec["command"], env)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
         handshake.send(error_fd, "exec %s: %s" % (spec["command"][0], error))
@@ -43,3 +53,29 @@ def spawn(spec, error_fd):
         exec_command(spec, error_fd)
     os.close(error_fd)
     return pid
+
+
+def spawn_early(spec, error_fd):
+    """fork the command before its filesystem is finished: it drops its privileges meanwhile, on the other core.
+
+    Returns (pid, go): ``go()`` once set-up is done lets the command go on to
+    exec, and hands ``error_fd`` over to it (the caller keeps it until then,
+    to report a failed set-up). The caller's death before ``go()`` kills the
+    command too: the caller is its PID namespace's init.
+    """
+    go_read, go_write = os.pipe2(os.O_CLOEXEC)
+    pid = os.fork()
+    if pid == 0:
+        os.close(go_write)
+        exec_command(spec, error_fd, go_read)
+    os.close(go_read)
+
+    def go():
+        try:
+            os.write(go_write, GO)
+        finally:
+            os.close(go_write)
+            os.close(error_fd)
+        return pid
+
+    return pid, go

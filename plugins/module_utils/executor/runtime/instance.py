@@ -43,17 +43,32 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, cgroup):
             os.dup2(source_fd, target_fd)
         close_all_except(plan.child_fds() | {error_fd} | ({exit_record_fd} - {None}))
         plan.enter_others()
+        go = None
+        if _command_first(spec, plan):
+            _pid, go = command.spawn_early(spec, error_fd)
         if spec["namespaces"]["mount"] == "private":
             filesystem.build(spec)
         if spec["hostname"]:
             libc.sethostname(spec["hostname"])
         plan.enter_user()
         if spec["init"]:
-            os._exit(init.run(lambda: command.spawn(spec, error_fd), plan.owns_pid_namespace(), exit_record_fd))
+            spawn_command = go or (lambda: command.spawn(spec, error_fd))
+            os._exit(init.run(spawn_command, plan.owns_pid_namespace(), exit_record_fd))
         command.exec_command(spec, error_fd)
     except BaseException as error:  # noqa: B902 - nothing may escape a forked child
         handshake.send(error_fd, "set-up: %s" % error)
     os._exit(127)
+
+
+def _command_first(spec, plan):
+    """Whether init forks its command before building the filesystem (``command.spawn_early``).
+
+    Only where nothing it sets up later concerns the command's process: the
+    command must enter a user namespace with init, and in a PID namespace it
+    does not own, init must be a subreaper before the command runs.
+    """
+    return (spec["init"] and spec["namespaces"]["mount"] == "private" and plan.owns_pid_namespace()
+            and plan.private_user is None and "user" not in plan.joins)
 
 
 def _read_failure(read_fd, deadline):

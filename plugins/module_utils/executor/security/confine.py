@@ -16,6 +16,10 @@ command (started by init, or by ``nsfleet exec``), in this order:
 6. permitted and effective become the workload's set (root) or stay empty; inheritable and ambient empty;
 7. the working directory, resolved inside the workload's root, never through a magic link;
 8. no_new_privileges, then seccomp last: the filter allows execve.
+
+Steps 1-6 (``drop_privileges``) need nothing of the workload's filesystem;
+7-8 (``seal``) come once it is finished. init starts its command between the
+two, while it still builds the filesystem.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -145,28 +149,44 @@ def _compile_in_child(value, source, allowed):
 
 def confine(spec):
     """Everything between set-up and the command's exec, in order; the caller execs right after."""
-    key = _key(spec)
-    program = None
-    if spec["seccomp"] != "unconfined":
-        program = _programs.get(key)
-        if program is None:
-            raise RuntimeError("seccomp: the filter was not prepared before entering the workload")
-    if program is not None:
-        from . import seccomp  # imported by prepare, as what follows
+    drop_privileges(spec)
+    seal(spec)
+
+
+def _prepared_program(spec):
+    """The compiled seccomp filter (None: unconfined); RuntimeError if ``prepare`` did not make it."""
+    if spec["seccomp"] == "unconfined":
+        return None
+    program = _programs.get(_key(spec))
+    if program is None:
+        raise RuntimeError("seccomp: the filter was not prepared before entering the workload")
+    return program
+
+
+def drop_privileges(spec):
+    """Steps 1-6: descriptors, labels, capabilities, ids. Nothing here looks at the workload's filesystem."""
+    program = _prepared_program(spec)
     close_on_exec_past_stderr()
     if program is not None and not spec["no_new_privileges"]:
+        from . import seccomp  # imported by prepare
         seccomp.load(program)  # the profile must allow what follows (setuid, capset, prctl, execve)
     if _labelled(spec):
-        from . import lsm
+        from . import lsm  # imported by prepare
         lsm.apply(spec["apparmor_profile"], spec["selinux_label"])
-    allowed = key[1]
+    allowed = capability_set(spec)
     capabilities.drop_bounding(allowed)
     become_user(spec["user"])
     capabilities.set_process_sets(allowed if runs_as_root(spec) else ())
+
+
+def seal(spec):
+    """Steps 7-8, in the finished filesystem: the working directory, then no_new_privileges and seccomp, last."""
     enter_working_directory(spec["cwd"])
     if spec["no_new_privileges"]:
         libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
+        program = _prepared_program(spec)
         if program is not None:
+            from . import seccomp  # imported by prepare
             seccomp.load(program)
 
 
