@@ -73,6 +73,8 @@ def spawn_early(spec, error_fd):
     def go():
         try:
             os.write(go_write, GO)
+        except BrokenPipeError:
+            pass  # the command failed before it could wait, and said why on error_fd
         finally:
             os.close(go_write)
             os.close(error_fd)
