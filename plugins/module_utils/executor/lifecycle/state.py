@@ -11,8 +11,9 @@
 
 ``<root>`` is "/" unless --state-dir or NSFLEET_STATE_DIR says otherwise, so
 tests can run several "hosts" on one machine. Every write is temp file +
-fsync + rename. Every path is built from a validated name, so no name can
-reach outside the layout.
+rename, so no reader ever sees half a file; what must survive a reboot
+(spec.json, desired.json) is fsynced first. Every path is built from a
+validated name, so no name can reach outside the layout.
 
 Reboots: state.json records the boot id. State from an earlier boot is read
 without its processes (their PIDs now mean nothing) and a "running" status
@@ -66,7 +67,8 @@ def resolve_root(option_value=None, environ=None):
     return value
 
 
-def atomic_write_json(path, document):
+def atomic_write_json(path, document, durable=True):
+    """Replace ``path`` with ``document`` in one rename; ``durable``: on the disk before the rename."""
     import json  # state is only touched by commands that keep it; one-shot runs skip json
     directory = os.path.dirname(path)
     temp_path = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
@@ -76,7 +78,8 @@ def atomic_write_json(path, document):
             json.dump(document, temp_file, sort_keys=True, indent=1)
             temp_file.write("\n")
             temp_file.flush()
-            os.fsync(temp_file.fileno())
+            if durable:
+                os.fsync(temp_file.fileno())
         os.rename(temp_path, path)
     except BaseException:
         try:
@@ -202,7 +205,8 @@ class StateStore:
     def write_state(self, name, state):
         state = dict(state, schema=STATE_SCHEMA, name=name, boot_id=current_boot_id())
         os.makedirs(os.path.dirname(self.state_path(name)), mode=0o755, exist_ok=True)
-        atomic_write_json(self.state_path(name), state)
+        # Live state is under /run, gone at reboot: an fsync per update (several per start) would buy nothing.
+        atomic_write_json(self.state_path(name), state, durable=False)
         return state
 
     def update_state(self, name, **changes):
