@@ -18,8 +18,12 @@ against a loop of 100 workload tasks, first creation and repeat.
 Trace (tools/bench_trace.py): the event-driven agent against polling and
 lsns -t pid -J, at 2,000 and 10,000 processes, and under a churn of forks.
 
-BENCH_ONLY=executor, agent, resources, batch or trace runs one part (agent includes resources).
-BENCH_BASELINE=REV adds the executor's start-up and memory against revision REV (tools/bench_baseline.py).
+Baselines (tools/bench_baseline.py): the executor's start-up and memory against earlier revisions, built
+from git and interleaved with this tree and runc in one run. By default against 77ac940, the last revision
+before issues 6-11 (the start-up ratio to runc the hardening issue asked to keep), and 0efd590, where the
+previous session took up issues 7 and 8. BENCH_BASELINE=REV[,REV...] picks others; BENCH_BASELINE=none skips.
+
+BENCH_ONLY=executor, agent, resources, batch, baseline or trace runs one part (agent includes resources).
 """
 
 import json
@@ -38,6 +42,8 @@ from bench_batch import bench_batch
 
 TOP = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NSFLEET = os.path.join(TOP, "build", "nsfleet")
+# Revisions the executor's start-up is compared with (see the docstring).
+DEFAULT_BASELINES = "77ac940,0efd590"
 AGENT = os.path.join(TOP, ".venv", "bin", "nsfleet-agent")
 PROCESS_EXPORTER_CONFIG = """process_names:
   - name: "{{.Comm}}"
@@ -375,9 +381,11 @@ def main():
             bench_resource_collector(workdir)
         if os.environ.get("BENCH_ONLY") in (None, "", "batch"):
             bench_batch(workdir)
-        if os.environ.get("BENCH_BASELINE"):  # a revision to compare the executor's start-up and memory with
+        baselines = os.environ.get("BENCH_BASELINE", DEFAULT_BASELINES)
+        if os.environ.get("BENCH_ONLY") in (None, "", "baseline") and baselines != "none":
             import bench_baseline  # here, not at the top: it imports this module's helpers
-            bench_baseline.bench_baseline(os.environ["BENCH_BASELINE"], os.path.join(workdir, "baseline"))
+            for revision in baselines.split(","):
+                bench_baseline.bench_baseline(revision, os.path.join(workdir, "baseline-" + revision))
         if os.environ.get("BENCH_ONLY") in (None, "", "trace"):
             import bench_trace  # here, not at the top: it imports this module's helpers
             bench_trace.main(workdir)

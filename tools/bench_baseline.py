@@ -60,7 +60,11 @@ def idle_pss_mb(bundle, state_dir):
 
 
 def bench_baseline(revision, workdir):
-    baseline = build_bundle(revision, os.path.join(workdir, "baseline"))
+    try:
+        baseline = build_bundle(revision, os.path.join(workdir, "baseline"))
+    except subprocess.CalledProcessError:
+        print("Baseline %s: not in this clone's history (a shallow clone or a tarball), skipped" % revision)
+        return
     bundles = {revision: baseline, "this tree": NSFLEET}
     commands = dict((label, [bundle, "--state-dir", os.path.join(workdir, "state-" + str(index)), "run", "--rm",
                              "--", "/bin/true"])

@@ -83,3 +83,43 @@ def test_a_run_that_loses_the_race_with_a_pruner_unpacks_again(tmp_path):
     _out, errors = run.communicate(timeout=60)
     assert run.returncode == 0, errors
     assert cache.is_dir() and (cache / ".in-use").exists()
+
+
+def _archive_index(archive_path):
+    import marshal
+    with open(archive_path, "rb") as archive:
+        size = int.from_bytes(archive.read(8), "little")
+        return marshal.loads(archive.read(size))
+
+
+def test_the_package_is_imported_through_one_archive_per_interpreter(tmp_path):
+    path = str(tmp_path / "bin" / "nsfleet")
+    data = version("archive")
+    bundle.install(data, path)
+    run = subprocess.run([path, "--state-dir", str(tmp_path / "host"), "run", "--rm", "--", "/bin/true"],
+                         capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stderr
+    cache = tmp_path / "bin" / cache_of(data)
+    tag = subprocess.run([bundle.DEFAULT_INTERPRETER, "-c", "import sys; print(sys.implementation.cache_tag)"],
+                         capture_output=True, text=True, check=True).stdout.strip()
+    archives = [entry.name for entry in cache.iterdir() if entry.name.startswith("modules.")]
+    assert archives == ["modules.%s.bin" % tag]
+    index = _archive_index(str(cache / archives[0]))
+    assert index["nsfleet_executor.cli.main"][3] == str(cache / "nsfleet_executor" / "cli" / "main.py")
+    assert index["nsfleet_executor.host"][2] is True  # a package
+    # Nothing went through the path finder, which would have left bytecode beside the sources.
+    assert [str(p) for p in (cache / "nsfleet_executor").rglob("__pycache__")] == []
+
+
+def test_an_archive_cut_short_falls_back_to_plain_imports(tmp_path):
+    path = str(tmp_path / "bin" / "nsfleet")
+    data = version("cut-short")
+    bundle.install(data, path)
+    nsfleet = [path, "--state-dir", str(tmp_path / "host")]
+    subprocess.run(nsfleet + ["--version"], check=True, capture_output=True)
+    cache = tmp_path / "bin" / cache_of(data)
+    archive = [entry for entry in cache.iterdir() if entry.name.startswith("modules.")][0]
+    archive.write_bytes(archive.read_bytes()[:100])
+    run = subprocess.run(nsfleet + ["run", "--rm", "--", "/bin/sh", "-c", "exit 7"], capture_output=True, text=True,
+                         check=False)
+    assert run.returncode == 7, run.stderr

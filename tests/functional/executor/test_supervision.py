@@ -1,5 +1,6 @@
 """The supervisor: restart policy, logs, status after the fact."""
 
+import json
 import os
 
 from nsfleet_cli import wait_for
@@ -55,3 +56,31 @@ def test_bad_spec_leaves_nothing_behind(nsfleet):
     assert result.returncode == 2 and result.stderr.startswith("nsfleet: command:")
     assert not os.path.exists(os.path.join(nsfleet.state_dir, "var", "lib", "nsfleet", "bad"))
     assert not os.path.exists(os.path.join(nsfleet.state_dir, "run", "nsfleet", "bad"))
+
+
+def _processes_running(marker):
+    found = []
+    for entry in os.listdir("/proc"):
+        try:
+            with open("/proc/%s/cmdline" % entry, "rb") as cmdline:
+                if marker.encode() in cmdline.read():
+                    found.append(int(entry))
+        except (OSError, ValueError):
+            continue
+    return found
+
+
+def test_a_set_up_that_fails_after_the_command_was_forked_says_why_and_leaves_nothing(nsfleet, busybox_rootfs,
+                                                                                      tmp_path):
+    """init forks its command before it builds the mounts; a mount that then fails must take the command along."""
+    source = tmp_path / "gone-by-the-start"
+    source.mkdir()
+    nsfleet("create", "--spec", "-", stdin=json.dumps({
+        "name": "doomed", "rootfs": busybox_rootfs, "command": ["/bin/sleep", "987654"],
+        "mounts": [{"src": str(source), "dest": "/data"}]}))
+    source.rmdir()
+    result = nsfleet("start", "doomed", check=False)
+    assert result.returncode != 0
+    assert "set-up" in result.stderr and "gone-by-the-start" in result.stderr, result.stderr
+    assert nsfleet.inspect("doomed")["status"] == "exited"
+    assert _processes_running("987654") == []
