@@ -187,5 +187,6 @@ class _OpenHow(ctypes.Structure):
 def openat2(dir_fd, path, flags, resolve):
     """openat2 with ``resolve`` flags; OSError(ENOSYS) where the kernel is older."""
     how = _OpenHow(flags, 0, resolve)
-    return _check(_load().syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), _path(path), ctypes.byref(how),
-                               ctypes.c_size_t(ctypes.sizeof(how))), "openat2", " " + path)
+    result = _load().syscall(ctypes.c_long(_SYS_OPENAT2), ctypes.c_int(dir_fd), _path(path), ctypes.byref(how),
+                             ctypes.c_size_t(ctypes.sizeof(how)))
+    return _check(result, "openat2", " " + path)

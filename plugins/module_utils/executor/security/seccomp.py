@@ -70,6 +70,7 @@ def library():
             raise SeccompError("this host has no %s to build the filter with: install libseccomp (Debian: "
                                "libseccomp2, RHEL: libseccomp), or set seccomp: unconfined to run without a "
                                "filter" % LIBRARY)
+
         class ArgCompare(ctypes.Structure):
             _fields_ = (("arg", ctypes.c_uint), ("op", ctypes.c_int), ("datum_a", ctypes.c_uint64),
                         ("datum_b", ctypes.c_uint64))

@@ -11,7 +11,7 @@ from ansible_collections.nsfleet.pidns.plugins.module_utils.executor.host import
 
 def _open_in_child_after(close, keep_opened=(1, 4)):
     """Open six descriptors, fork, close all but those at ``keep_opened`` in the child; what it had left."""
-    opened = [os.open(os.devnull, os.O_RDONLY) for _ in range(6)]
+    opened = [os.open(os.devnull, os.O_RDONLY) for _index in range(6)]
     read_fd, write_fd = os.pipe()
     keep = set(opened[index] for index in keep_opened) | {write_fd}
     try:
