@@ -424,30 +424,29 @@ def cmd_logs(context, args):
     tail = _parse_count("--tail", args["tail"])
     if args["json"] and args["follow"]:
         raise SpecError("--follow", "cannot be combined with --json")
-    paths, size = logs.snapshot(context.store, name)
-    if args["json"]:
-        chunks = []
-        if tail is None:
-            logs.read_all(paths, size, chunks.append)
-        else:
-            chunks = logs.tail_lines(paths, size, tail)
-        text = b"".join(chunks).decode("utf-8", "replace")
-        _print_json({"name": name, "log": text, "log_lines": text.splitlines(),
-                     "files": [path for path in paths if os.path.exists(path)]})
-        return 0
-    out = sys.stdout.buffer
+    snapshot = logs.Snapshot(context.store, name)
     try:
+        if args["json"]:
+            chunks = []
+            if tail is None:
+                logs.read_all(snapshot, chunks.append)
+            else:
+                chunks = logs.tail_lines(snapshot, tail)
+            text = b"".join(chunks).decode("utf-8", "replace")
+            _print_json({"name": name, "log": text, "log_lines": text.splitlines(), "files": snapshot.present_paths()})
+            return 0
+        out = sys.stdout.buffer
         if tail is None:
-            logs.read_all(paths, size, out.write)
+            logs.read_all(snapshot, out.write)
         else:
-            for line in logs.tail_lines(paths, size, tail):
+            for line in logs.tail_lines(snapshot, tail):
                 out.write(line)
         out.flush()
         if args["follow"]:
             def write(data):
                 out.write(data)
                 out.flush()
-            logs.follow(context.store, name, write, size)
+            logs.follow(context.store, name, write, snapshot)
     except KeyboardInterrupt:
         return 0
     except BrokenPipeError:
@@ -455,6 +454,8 @@ def cmd_logs(context, args):
         null_fd = os.open(os.devnull, os.O_WRONLY)
         os.dup2(null_fd, 1)
         os.close(null_fd)
+    finally:
+        snapshot.close()
     return 0
 
 

@@ -43,49 +43,105 @@ def _read_file(path, offset=0):
         return b""
 
 
-def _lines(path, limit=None):
-    """The lines of ``path`` (the last may lack its newline), reading no further than ``limit`` bytes."""
-    try:
-        log = open(path, "rb")
-    except OSError:
+def _lines(log, limit=None):
+    """The lines of the open file ``log`` (the last may lack its newline), reading no further than ``limit`` bytes."""
+    if log is None:
         return
-    with log:
-        consumed = 0
-        for line in log:
-            if limit is not None and consumed + len(line) > limit:
-                line = line[:limit - consumed]
-            consumed += len(line)
-            if line:
-                yield line
-            if limit is not None and consumed >= limit:
-                return
+    consumed = 0
+    for line in log:
+        if limit is not None and consumed + len(line) > limit:
+            line = line[:limit - consumed]
+        consumed += len(line)
+        if line:
+            yield line
+        if limit is not None and consumed >= limit:
+            return
 
 
-def snapshot(store, name):
-    """(the log files oldest first, the current log's size now): what is printed before following."""
-    paths = log_files(store, name)
-    try:
-        size = os.stat(paths[-1]).st_size
-    except OSError:
-        size = 0
-    return paths, size
+class Snapshot:
+    """The log files as one moment left them, open, so a rotation while they are read changes nothing of them.
+
+    Read by name, a rotation between two files would stitch the end of one
+    file to another's copy (a chatty workload rotates many times a second).
+    The current log is opened first and held with a shared flock, which a
+    rotation needs exclusively (``runtime.log_writer``); the copies are opened
+    under it, then each name is checked to still be the file opened. A
+    rotation in between means one more look, a bounded number of times.
+    ``paths`` and ``files`` (None: not there) go oldest first, the current log
+    last; ``size`` is the current log's size when it was opened.
+    """
+
+    ATTEMPTS = 20
+
+    def __init__(self, store, name):
+        import fcntl
+        current_path = log_files(store, name)[-1]
+        for attempt in range(self.ATTEMPTS):
+            current = self._open(current_path)
+            held = False
+            if current is not None:
+                try:
+                    fcntl.flock(current.fileno(), fcntl.LOCK_SH | fcntl.LOCK_NB)
+                    held = True
+                except BlockingIOError:
+                    pass  # a rotation is renaming right now
+            # Listed under the lock too: a listing between a rotation's two renames misses a copy.
+            self.paths = list(reversed(rotated_paths(current_path))) + [current_path]
+            self.files = [self._open(path) for path in reversed(self.paths[:-1])][::-1] + [current]
+            if held:
+                fcntl.flock(current.fileno(), fcntl.LOCK_UN)
+            if attempt == self.ATTEMPTS - 1 or (held or current is None) and self._still_named():
+                break
+            self.close()
+            time.sleep(0.001)
+        current = self.files[-1]
+        self.size = os.fstat(current.fileno()).st_size if current is not None else 0
+
+    @staticmethod
+    def _open(path):
+        try:
+            return open(path, "rb")
+        except OSError:
+            return None
+
+    def _still_named(self):
+        for path, opened in zip(self.paths, self.files):
+            try:
+                named = os.stat(path)
+            except OSError:
+                named = None
+            if (named is None) != (opened is None):
+                return False
+            if opened is not None:
+                status = os.fstat(opened.fileno())
+                if (named.st_dev, named.st_ino) != (status.st_dev, status.st_ino):
+                    return False
+        return True
+
+    def present_paths(self):
+        return [path for path, opened in zip(self.paths, self.files) if opened is not None]
+
+    def close(self):
+        for opened in self.files:
+            if opened is not None:
+                opened.close()
 
 
-def read_all(paths, current_size, write):
-    """Write every line of ``paths``, the current (last) one up to ``current_size``."""
-    for index, path in enumerate(paths):
-        for line in _lines(path, current_size if index == len(paths) - 1 else None):
+def read_all(snapshot, write):
+    """Write every line of the snapshot's files, the current (last) one up to its size then."""
+    for index, log in enumerate(snapshot.files):
+        for line in _lines(log, snapshot.size if index == len(snapshot.files) - 1 else None):
             write(line)
 
 
-def tail_lines(paths, current_size, count):
-    """The last ``count`` lines (bytes, newline kept) across ``paths``; memory bounded by ``count``."""
+def tail_lines(snapshot, count):
+    """The last ``count`` lines (bytes, newline kept) of the snapshot's files; memory bounded by ``count``."""
     if count <= 0:
         return []
     lines = collections.deque(maxlen=count)
     pending = b""
-    for index, path in enumerate(paths):
-        for line in _lines(path, current_size if index == len(paths) - 1 else None):
+    for index, log in enumerate(snapshot.files):
+        for line in _lines(log, snapshot.size if index == len(snapshot.files) - 1 else None):
             if pending:
                 line, pending = pending + line, b""
             if line.endswith(b"\n"):
@@ -100,10 +156,16 @@ def tail_lines(paths, current_size, count):
 class Follower:
     """New output of the current log as it comes, across rotations."""
 
-    def __init__(self, log_path, offset):
+    def __init__(self, log_path, offset, opened=None):
+        """``opened``: the current log as already read (a file object), so a rotation since is not missed."""
         self.log_path = log_path
         self.fd = None
-        self._open(offset)
+        if opened is not None:
+            self.fd = os.dup(opened.fileno())
+            os.set_inheritable(self.fd, False)
+            os.lseek(self.fd, offset, os.SEEK_SET)
+        else:
+            self._open(offset)
 
     def _open(self, offset):
         try:
@@ -163,12 +225,12 @@ class Follower:
             self.fd = None
 
 
-def follow(store, name, write, already_read, deadline=None):
+def follow(store, name, write, snapshot, deadline=None):
     """Write new output with ``write(bytes)`` until the workload is no longer running (or ``deadline``).
 
-    ``already_read``: the current log's size when printing began.
+    ``snapshot``: what was printed before; following goes on from the end of its current log.
     """
-    follower = Follower(store.log_path(name), already_read)
+    follower = Follower(store.log_path(name), snapshot.size, snapshot.files[-1])
     try:
         _follow(store, name, write, follower, deadline)
     finally:

@@ -8,6 +8,9 @@ those past ``log_max_files`` go) and a new one is started, so no file ever
 passes the bound and a chatty workload cannot fill the disk: when it writes
 faster than the disk takes, the pipe makes it wait, as conmon and Docker's
 log drivers do. A reader with the old file open still reads it to its end.
+A rotation holds an exclusive flock on the current log while it renames;
+a reader opening the whole set holds a shared one (``lifecycle.logs``), and
+a rotation that would wait for it is put off to the next write instead.
 
 The copying runs in a thread of the supervisor with every signal blocked,
 so the supervisor's signal loop is unchanged. If the supervisor is killed,
@@ -19,6 +22,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import fcntl
 import os
 
 _CHUNK = 65536
@@ -58,14 +62,20 @@ class BoundedLog:
 
     def write(self, data):
         while data:
-            if self.size >= self.max_size:
-                self.rotate()
             room = self.max_size - self.size
+            if room <= 0:
+                # A reader opening the set puts the rotation off: this chunk goes past the bound, once.
+                room = self.max_size if self.rotate() else len(data)
             written = os.write(self.fd, data[:room])
             self.size += written
             data = data[written:]
 
     def rotate(self):
+        """Shift the copies and start a new log; False (nothing done) while a reader is opening them."""
+        try:
+            fcntl.flock(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
         for stale in rotated_paths(self.log_path):
             if int(stale.rpartition(".")[2]) >= self.max_files:
                 os.unlink(stale)  # the bound was lowered, or one file is kept: copies past it go
@@ -78,9 +88,10 @@ class BoundedLog:
             os.rename(self.log_path, rotated_path(self.log_path, 1))
         else:
             os.unlink(self.log_path)
-        os.close(self.fd)
+        os.close(self.fd)  # and with it the lock
         self.fd = self.open_log()
         self.size = 0
+        return True
 
     def close(self):
         os.close(self.fd)

@@ -56,3 +56,19 @@ def test_the_copier_copies_until_every_writer_closed(tmp_path):
     os.write(write_fd, b"hello\n")
     copier.close()
     assert open(path, "rb").read() == b"hello\n" and not copier.is_copying()
+
+
+def test_a_rotation_waits_for_no_reader_it_is_put_off_while_one_opens_the_copies(tmp_path):
+    import fcntl
+    path, log = bounded(tmp_path, max_size=10, max_files=3)
+    log.write(b"0123456789")
+    reader = os.open(path, os.O_RDONLY)
+    fcntl.flock(reader, fcntl.LOCK_SH)  # what lifecycle.logs.Snapshot holds while it opens the set
+    log.write(b"abc")
+    assert rotated_paths(path) == [] and sizes(path) == [13]  # put off: past the bound, once
+    os.close(reader)
+    log.write(b"d")
+    assert sizes(path) == [1, 13]
+    with open(path + ".1", "rb") as copy:
+        assert copy.read() == b"0123456789abc"
+    log.close()
