@@ -84,3 +84,27 @@ def test_a_set_up_that_fails_after_the_command_was_forked_says_why_and_leaves_no
     assert "set-up" in result.stderr and "gone-by-the-start" in result.stderr, result.stderr
     assert nsfleet.inspect("doomed")["status"] == "exited"
     assert _processes_running("987654") == []
+
+
+def test_a_descriptor_the_caller_passed_down_does_not_reach_the_supervisor(nsfleet):
+    """A caller that waits for EOF on a pipe it gave the CLI (as Ansible does on stdout) is not kept waiting."""
+    import select
+    import subprocess
+
+    from nsfleet_cli import NSFLEET
+
+    read_fd, write_fd = os.pipe()
+    try:
+        subprocess.run([NSFLEET, "--state-dir", nsfleet.state_dir, "run", "--detach", "--name", "kept", "--",
+                        "/bin/sleep", "100"], pass_fds=(write_fd,), capture_output=True, check=True, timeout=60)
+        os.close(write_fd)
+        write_fd = None
+        assert select.select([read_fd], [], [], 10)[0] and os.read(read_fd, 1) == b""
+        supervisor = nsfleet.inspect("kept")["supervisor_host_pid"]
+        kept = sorted(int(fd) for fd in os.listdir("/proc/%d/fd" % supervisor))
+        assert kept[:3] == [0, 1, 2]
+        assert all(os.readlink("/proc/%d/fd/%d" % (supervisor, fd)) == "/dev/null" for fd in (0, 1, 2))
+    finally:
+        os.close(read_fd)
+        if write_fd is not None:
+            os.close(write_fd)

@@ -184,18 +184,46 @@ class Workloads:
         self.store.update_state(name, status="stopped", finished_at=now_iso(), exit_code=self.store.read_init_exit(name))
 
     def _spawn_supervisor(self, name):
-        """Start a detached supervisor (double fork, setsid) and wait for its first instance."""
+        """Start a detached supervisor (its own session, stdio on /dev/null) and wait for its first instance."""
         read_fd, write_fd = os.pipe2(os.O_CLOEXEC)
-        pid = os.fork()
-        if pid == 0:
-            os.close(read_fd)
-            self._become_supervisor(name, write_fd)
-        os.close(write_fd)
-        os.waitpid(pid, 0)
+        try:
+            if self.executable:
+                self._spawn_supervisor_process(name, write_fd)
+            else:
+                pid = os.fork()
+                if pid == 0:
+                    os.close(read_fd)
+                    self._become_supervisor(name, write_fd)
+                os.waitpid(pid, 0)
+        finally:
+            os.close(write_fd)
         try:
             return read_start_report(read_fd)
         finally:
             os.close(read_fd)
+
+    def _spawn_supervisor_process(self, name, handshake_fd):
+        """posix_spawn the bundle as the supervisor, in a session of its own.
+
+        No copy of this process is made (glibc spawns with vfork), where the
+        double fork copied it twice: ``apply`` is large and threaded, and starts
+        a hundred of these. Only stdio on /dev/null and the handshake reach the
+        supervisor: descriptors this process inherited are closed in it, and
+        its own are close-on-exec. Its parent is this short-lived command, as
+        the grandchild's was the first child's; init takes it over after.
+        """
+        child_fd = 3
+        source_fd = handshake_fd if handshake_fd != child_fd else os.dup(handshake_fd)  # dup2(3, 3) keeps CLOEXEC
+        try:
+            actions = [(os.POSIX_SPAWN_DUP2, source_fd, child_fd)]
+            actions += [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_descriptors() if fd != child_fd]
+            os.posix_spawn(sys.executable, [sys.executable, "-IS", self.executable, "--state-dir", self.store.root,
+                                            "_supervise", name, "--handshake-fd", str(child_fd)],
+                           os.environ, file_actions=actions, setsid=True)
+        finally:
+            if source_fd != handshake_fd:
+                os.close(source_fd)
 
     def _become_supervisor(self, name, handshake_fd):
         """In the forked child: detach, then become the supervisor. Never returns.
@@ -221,3 +249,17 @@ class Workloads:
         except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
             StartReport(handshake_fd).fail(error)
         os._exit(1)
+
+
+def _inherited_descriptors():
+    """Descriptors past stderr that an exec would keep: those this process was given by its caller."""
+    found = []
+    for entry in os.listdir("/proc/self/fd"):
+        fd = int(entry)
+        if fd > 2:
+            try:
+                if os.get_inheritable(fd):
+                    found.append(fd)
+            except OSError:
+                continue  # the listing's own descriptor, closed since
+    return found

@@ -69,13 +69,13 @@ def resolve_root(option_value=None, environ=None):
 
 def atomic_write_json(path, document, durable=True):
     """Replace ``path`` with ``document`` in one rename; ``durable``: on the disk before the rename."""
-    import json  # state is only touched by commands that keep it; one-shot runs skip json
+    from ..host import jsonio  # one-shot runs touch no state, and so import none of it
     directory = os.path.dirname(path)
     temp_path = os.path.join(directory, ".%s.%d.tmp" % (os.path.basename(path), os.getpid()))
     fd = os.open(temp_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
     try:
         with os.fdopen(fd, "w") as temp_file:
-            json.dump(document, temp_file, sort_keys=True, indent=1)
+            temp_file.write(jsonio.dumps(document, indent=1, sort_keys=True))
             temp_file.write("\n")
             temp_file.flush()
             if durable:
@@ -98,10 +98,10 @@ def from_earlier_boot(state):
 
 
 def read_json(path):
-    import json
+    from ..host import jsonio  # not the json package: a supervisor reads its state at start
     try:
         with open(path) as json_file:
-            return json.load(json_file)
+            return jsonio.loads(json_file.read())
     except (OSError, ValueError):
         return None
 

@@ -78,8 +78,8 @@ class StartReport:
     def send(self, result):
         if self.handshake_fd is None:
             return
-        import json
-        handshake.send(self.handshake_fd, json.dumps(result), close=True)
+        from ..host import jsonio
+        handshake.send(self.handshake_fd, jsonio.dumps(result), close=True)
         self.handshake_fd = None
 
     def fail(self, error):
@@ -88,13 +88,13 @@ class StartReport:
 
 def read_start_report(read_fd):
     """The starter's side of StartReport: {"init_host_pid": N} or {"error": why}."""
-    import json
+    from ..host import jsonio
     try:
         text = handshake.receive(read_fd, START_REPORT_TIMEOUT_SECONDS)
     except handshake.HandshakeTimeout:
         return {"error": "no answer from the supervisor within %ss" % START_REPORT_TIMEOUT_SECONDS}
     try:
-        return json.loads(text)
+        return jsonio.loads(text)
     except ValueError:
         return {"error": "the supervisor exited before starting the workload"}
 
