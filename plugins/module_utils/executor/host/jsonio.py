@@ -14,6 +14,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import math
+
 try:
     import _json
 except ImportError:  # not CPython
@@ -107,7 +109,7 @@ def _container(chunks, opening, closing, items, indent, level, sort_keys, keyed)
 
 
 def _float(value):
-    if value != value:
+    if math.isnan(value):
         return "NaN"
     if value in (float("inf"), float("-inf")):
         return "Infinity" if value > 0 else "-Infinity"
