@@ -10,8 +10,7 @@ __metaclass__ = type
 import os
 import sys
 
-from ..host import cgroups, signals, termination
-from ..host.descriptors import close_all_except
+from ..host import cgroups, descriptors, signals, termination
 from ..runtime.supervisor import StartReport, now_iso, read_start_report, run_detached
 from ..spec import validate as spec_module
 from ..spec.schema import UNHASHED_KEYS
@@ -217,7 +216,7 @@ class Workloads:
         try:
             actions = [(os.POSIX_SPAWN_DUP2, source_fd, child_fd)]
             actions += [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
-            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in _inherited_descriptors() if fd != child_fd]
+            actions += [(os.POSIX_SPAWN_CLOSE, fd) for fd in descriptors.inherited() if fd != child_fd]
             os.posix_spawn(sys.executable, [sys.executable, "-IS", self.executable, "--state-dir", self.store.root,
                                             "_supervise", name, "--handshake-fd", str(child_fd)],
                            os.environ, file_actions=actions, setsid=True)
@@ -236,7 +235,7 @@ class Workloads:
             os.setsid()
             if os.fork() != 0:
                 os._exit(0)
-            close_all_except((handshake_fd,))
+            descriptors.close_all_except((handshake_fd,))
             null_fd = os.open(os.devnull, os.O_RDWR)
             for fd in (0, 1, 2):
                 os.dup2(null_fd, fd)
@@ -249,17 +248,3 @@ class Workloads:
         except BaseException as error:  # noqa: B902 - a daemon reports, it never raises
             StartReport(handshake_fd).fail(error)
         os._exit(1)
-
-
-def _inherited_descriptors():
-    """Descriptors past stderr that an exec would keep: those this process was given by its caller."""
-    found = []
-    for entry in os.listdir("/proc/self/fd"):
-        fd = int(entry)
-        if fd > 2:
-            try:
-                if os.get_inheritable(fd):
-                    found.append(fd)
-            except OSError:
-                continue  # the listing's own descriptor, closed since
-    return found

@@ -28,7 +28,7 @@ __metaclass__ = type
 
 import os
 
-from ..host import libc
+from ..host import descriptors, libc
 from . import capabilities, paths
 
 _programs = {}  # (seccomp value, capabilities) -> compiled BPF, per process
@@ -153,11 +153,14 @@ def confine(spec):
     seal(spec)
 
 
-def _prepared_program(spec):
-    """The compiled seccomp filter (None: unconfined); RuntimeError if ``prepare`` did not make it."""
+def _prepared_program(spec, allowed):
+    """The compiled seccomp filter (None: unconfined); RuntimeError if ``prepare`` did not make it.
+
+    ``allowed``: ``capability_set(spec)``, which the caller has already.
+    """
     if spec["seccomp"] == "unconfined":
         return None
-    program = _programs.get(_key(spec))
+    program = _programs.get((spec["seccomp"], allowed))
     if program is None:
         raise RuntimeError("seccomp: the filter was not prepared before entering the workload")
     return program
@@ -165,15 +168,15 @@ def _prepared_program(spec):
 
 def drop_privileges(spec):
     """Steps 1-6: descriptors, labels, capabilities, ids. Nothing here looks at the workload's filesystem."""
-    program = _prepared_program(spec)
-    close_on_exec_past_stderr()
+    allowed = capability_set(spec)
+    program = _prepared_program(spec, allowed)
+    descriptors.close_on_exec_past_stderr()
     if program is not None and not spec["no_new_privileges"]:
         from . import seccomp  # imported by prepare
         seccomp.load(program)  # the profile must allow what follows (setuid, capset, prctl, execve)
     if _labelled(spec):
         from . import lsm  # imported by prepare
         lsm.apply(spec["apparmor_profile"], spec["selinux_label"])
-    allowed = capability_set(spec)
     capabilities.drop_bounding(allowed)
     become_user(spec["user"])
     capabilities.set_process_sets(allowed if runs_as_root(spec) else ())
@@ -184,25 +187,10 @@ def seal(spec):
     enter_working_directory(spec["cwd"])
     if spec["no_new_privileges"]:
         libc.prctl(libc.PR_SET_NO_NEW_PRIVS, 1)
-        program = _prepared_program(spec)
+        program = _prepared_program(spec, capability_set(spec))
         if program is not None:
             from . import seccomp  # imported by prepare
             seccomp.load(program)
-
-
-def close_on_exec_past_stderr():
-    try:
-        libc.close_range(3, 0xFFFFFFFF, libc.CLOSE_RANGE_CLOEXEC)
-        return
-    except OSError:
-        pass  # a kernel before 5.11: one descriptor at a time
-    for entry in os.listdir("/proc/self/fd"):
-        fd = int(entry)
-        if fd > 2:
-            try:
-                os.set_inheritable(fd, False)  # FD_CLOEXEC
-            except OSError:
-                pass  # the listing's own descriptor, closed since
 
 
 def become_user(user):
