@@ -13,6 +13,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import collections
+import fcntl
 import os
 import time
 
@@ -32,6 +33,10 @@ def log_files(store, name):
     if not store.exists(name) and not os.path.exists(current):
         raise NoSuchWorkload(name)
     return list(reversed(rotated_paths(current))) + [current]
+
+
+def _same_file(status, other):
+    return (status.st_dev, status.st_ino) == (other.st_dev, other.st_ino)
 
 
 def _read_file(path, offset=0):
@@ -74,7 +79,6 @@ class Snapshot:
     ATTEMPTS = 20
 
     def __init__(self, store, name):
-        import fcntl
         current_path = log_files(store, name)[-1]
         for attempt in range(self.ATTEMPTS):
             current = self._open(current_path)
@@ -112,10 +116,8 @@ class Snapshot:
                 named = None
             if (named is None) != (opened is None):
                 return False
-            if opened is not None:
-                status = os.fstat(opened.fileno())
-                if (named.st_dev, named.st_ino) != (status.st_dev, status.st_ino):
-                    return False
+            if opened is not None and not _same_file(named, os.fstat(opened.fileno())):
+                return False
         return True
 
     def present_paths(self):
@@ -191,8 +193,7 @@ class Follower:
             return False  # between the rename and the new file: look again next time
         if self.fd is None:
             return True
-        opened = os.fstat(self.fd)
-        return (named.st_dev, named.st_ino) != (opened.st_dev, opened.st_ino)
+        return not _same_file(named, os.fstat(self.fd))
 
     def read_new(self):
         data = self._drain()
@@ -215,7 +216,7 @@ class Follower:
                 status = os.stat(path)
             except OSError:
                 continue
-            if (status.st_dev, status.st_ino) == (opened.st_dev, opened.st_ino):
+            if _same_file(status, opened):
                 return b"".join(_read_file(newer) for newer in reversed(copies[:index]))
         return b""
 

@@ -58,9 +58,9 @@ def spawn(spec, error_fd):
 def spawn_early(spec, error_fd):
     """fork the command before its filesystem is finished: it drops its privileges meanwhile, on the other core.
 
-    Returns (pid, go): ``go()`` once set-up is done lets the command go on to
-    exec, and hands ``error_fd`` over to it (the caller keeps it until then,
-    to report a failed set-up). The caller's death before ``go()`` kills the
+    Returns ``go``: ``go()`` once set-up is done lets the command go on to
+    exec, hands ``error_fd`` over to it (the caller keeps it until then, to
+    report a failed set-up) and returns the command's pid, as ``spawn`` does. The caller's death before ``go()`` kills the
     command too: the caller is its PID namespace's init.
     """
     go_read, go_write = os.pipe2(os.O_CLOEXEC)
@@ -80,4 +80,4 @@ def spawn_early(spec, error_fd):
             os.close(error_fd)
         return pid
 
-    return pid, go
+    return go

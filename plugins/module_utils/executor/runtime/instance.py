@@ -45,7 +45,7 @@ def _setup_and_exec(spec, plan, stdio_fds, error_fd, exit_record_fd, cgroup):
         plan.enter_others()
         go = None
         if _command_first(spec, plan):
-            _pid, go = command.spawn_early(spec, error_fd)
+            go = command.spawn_early(spec, error_fd)
         if spec["namespaces"]["mount"] == "private":
             filesystem.build(spec)
         if spec["hostname"]:

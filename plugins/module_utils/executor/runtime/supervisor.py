@@ -175,9 +175,7 @@ class Supervisor:
             return None  # a one-shot run without limits: host.cgroups is not even imported
         from ..host import cgroups
         if self.cgroup is None:
-            if limits:
-                raise cgroups.CgroupError("limits: this host mounts no cgroup hierarchy nsfleet can use")
-            return None
+            raise cgroups.CgroupError("limits: this host mounts no cgroup hierarchy nsfleet can use")
         try:
             self.cgroup.make(limits)
             # An instance starts alone: the first process of one whose supervisor was killed
